@@ -1,0 +1,1 @@
+"""notify_ws_service."""

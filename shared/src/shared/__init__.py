@@ -1,0 +1,1 @@
+"""Infrastructure and cross-service contracts shared by every service of the suite."""

@@ -1,0 +1,1 @@
+"""Token issuing (auth_service only) and verification (every service)."""

@@ -1,0 +1,1 @@
+"""Kafka topics, the event envelope, the transactional outbox and its relay."""

@@ -1,0 +1,254 @@
+"""Kafka plumbing: a producer, topic creation and an at-least-once batch consumer.
+
+Plain aiokafka behind small interfaces of our own. The consumer commits offsets only
+after its handler returned, so a crash re-delivers instead of losing; handlers are
+idempotent. A record the handler rejects goes to ``<topic>.dlq`` and consumption goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.events.topics import dead_letter
+from shared.logging import get_logger
+from shared.metrics import KAFKA_CONSUMED, KAFKA_DEAD_LETTERED, KAFKA_LAG
+
+log = get_logger(__name__)
+
+Record = tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]
+
+
+def create_producer(
+    bootstrap_servers: str, *, enable_idempotence: bool = False, client_id: str = "suite"
+) -> AIOKafkaProducer:
+    # acks="all": a record counts as sent only once every in-sync replica has it.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=enable_idempotence,
+        linger_ms=5,
+        request_timeout_ms=15000,
+    )
+
+
+class KafkaPublisher:
+    """Publishes batches and returns only when the broker acknowledged all of them."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+
+    async def publish_many(self, records: Sequence[Record]) -> None:
+        futures = [
+            await self._producer.send(topic, value, key=key, headers=headers)
+            for topic, key, value, headers in records
+        ]
+        await asyncio.gather(*futures)
+
+    async def publish(
+        self, topic: str, value: bytes, *, key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        await self._producer.send_and_wait(topic, value, key=key, headers=headers or [])
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: Sequence[str], *, partitions: int = 3,
+    replication_factor: int = 1,
+) -> None:
+    """Create missing topics (and their dead-letter twins); existing ones are left alone."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in topics if t not in existing]
+        if wanted:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, partitions, replication_factor) for t in wanted]
+                )
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+class InvalidRecord(Exception):
+    """A record that can never be handled: it goes to the dead-letter topic."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Rejected:
+    record: ConsumerRecord[bytes, bytes]
+    reason: str
+
+
+BatchHandler = Callable[[list[ConsumerRecord[bytes, bytes]]], Awaitable[Sequence[Rejected]]]
+
+
+class BatchConsumer:
+    """getmany -> handler -> dead-letter the rejected -> commit; retries on handler errors."""
+
+    def __init__(
+        self,
+        topics: Sequence[str],
+        *,
+        bootstrap_servers: str,
+        group_id: str,
+        handler: BatchHandler,
+        producer: AIOKafkaProducer,
+        max_records: int = 500,
+        poll_timeout_ms: int = 200,
+        retry_backoff: float = 1.0,
+        auto_offset_reset: str = "earliest",
+    ) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=auto_offset_reset,
+            max_poll_records=max_records,
+        )
+        self._handler = handler
+        self._producer = producer
+        self._poll_timeout_ms = poll_timeout_ms
+        self._retry_backoff = retry_backoff
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.handled = 0
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name="kafka-consumer")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, commit it, leave the group."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+        await self._consumer.stop()
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
+            records = [r for partition in batches.values() for r in partition]
+            if not records:
+                continue
+            try:
+                rejected = await self._handler(records)
+                for item in rejected:
+                    await self._dead_letter(item)
+            except Exception as exc:
+                log.error("consumer.batch_failed", error=repr(exc), size=len(records))
+                await self._rewind(batches)
+                await asyncio.sleep(self._retry_backoff)
+                continue
+            await self._consumer.commit()
+            self.handled += len(records)
+            self._observe(batches)
+
+    async def _dead_letter(self, item: Rejected) -> None:
+        record = item.record
+        KAFKA_DEAD_LETTERED.labels(record.topic, item.reason).inc()
+        log.warning(
+            "consumer.dead_lettered", topic=record.topic, partition=record.partition,
+            offset=record.offset, reason=item.reason,
+        )
+        headers = [*list(record.headers or ()), ("dlq_reason", item.reason.encode())]
+        await self._producer.send_and_wait(
+            dead_letter(record.topic), record.value or b"", key=record.key, headers=headers
+        )
+
+    async def _rewind(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        for partition, records in batches.items():
+            self._consumer.seek(partition, records[0].offset)
+
+    def _observe(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        for partition, records in batches.items():
+            KAFKA_CONSUMED.labels(partition.topic).inc(len(records))
+            highwater = self._consumer.highwater(partition)
+            if highwater is not None:
+                KAFKA_LAG.labels(partition.topic).set(max(0, highwater - records[-1].offset - 1))
+
+
+class KafkaUnavailable(Exception):
+    """The producer has not connected to the broker (yet)."""
+
+
+class ResilientProducer:
+    """Starts the producer in the background and keeps retrying while the broker is down,
+    so a service comes up (and its outbox holds events) during a broker outage."""
+
+    def __init__(self, bootstrap_servers: str, *, enable_idempotence: bool = False,
+                 client_id: str = "suite", retry_interval: float = 2.0) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._enable_idempotence = enable_idempotence
+        self._client_id = client_id
+        self._retry_interval = retry_interval
+        self._producer: AIOKafkaProducer | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None or not self._ready.is_set():
+            raise KafkaUnavailable("not connected to the broker")
+        return self._producer
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name="kafka-producer-connect")
+
+    async def wait_ready(self, timeout: float) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def _connect(self) -> None:
+        while True:
+            producer = create_producer(
+                self._bootstrap_servers, enable_idempotence=self._enable_idempotence,
+                client_id=self._client_id,
+            )
+            try:
+                await producer.start()
+            except Exception as exc:
+                log.warning("kafka.producer_unavailable", error=repr(exc))
+                await producer.stop()
+                await asyncio.sleep(self._retry_interval)
+                continue
+            self._producer = producer
+            self._ready.set()
+            return
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def publish_many(self, records: Sequence[Record]) -> None:
+        await KafkaPublisher(self.producer).publish_many(records)
+
+    async def publish(self, topic: str, value: bytes, *, key: bytes | None = None,
+                      headers: list[tuple[str, bytes]] | None = None) -> None:
+        await KafkaPublisher(self.producer).publish(topic, value, key=key, headers=headers)
+
+    async def check(self) -> None:
+        """Readiness: the broker answers a metadata request."""
+        ok = await self.producer.client.force_metadata_update()
+        if not ok:
+            raise KafkaUnavailable("metadata request failed")

@@ -1,0 +1,1 @@
+"""Test support: real PostgreSQL, Redis and a broker, and apps served over real sockets."""

@@ -1,0 +1,1 @@
+"""WebSocket conventions shared by every socket endpoint of the suite."""
