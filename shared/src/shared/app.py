@@ -44,7 +44,8 @@ class CorrelationMiddleware:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [
-                    *message["headers"], (CORRELATION_HEADER.encode(), cid.encode())
+                    *message["headers"],
+                    (CORRELATION_HEADER.encode(), cid.encode()),
                 ]
             await send(message)
 
@@ -56,13 +57,13 @@ class CorrelationMiddleware:
                 route = scope.get("route")
                 path = getattr(route, "path", "unmatched")
                 HTTP_REQUESTS.labels(scope["method"], path, str(status)).inc()
-                HTTP_LATENCY.labels(scope["method"], path).observe(
-                    time.perf_counter() - started
-                )
+                HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
 
 
 def install_common(
-    app: FastAPI, *, cors_origins: list[str] | None = None,
+    app: FastAPI,
+    *,
+    cors_origins: list[str] | None = None,
 ) -> None:
     """Error handlers, correlation ids, CORS, ``/healthz``, ``/readyz`` and ``/metrics``.
 
@@ -74,8 +75,11 @@ def install_common(
     app.add_middleware(CorrelationMiddleware)
     if cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=cors_origins, allow_credentials=True,
-            allow_methods=["*"], allow_headers=["*"],
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
         )
 
     @app.get("/healthz", tags=["health"], summary="The process is alive")
@@ -83,7 +87,9 @@ def install_common(
         return {"status": "ok"}
 
     @app.get(
-        "/readyz", tags=["health"], summary="Database, Redis and Kafka are reachable",
+        "/readyz",
+        tags=["health"],
+        summary="Database, Redis and Kafka are reachable",
         responses={503: {"description": "A dependency is unreachable"}},
     )
     async def readyz() -> JSONResponse:

@@ -39,15 +39,23 @@ def free_port() -> int:
         return port
 
 
-def start_broker(port: int, *, log_path: Path | None = None,
-                 timeout: float = 20.0) -> subprocess.Popen[bytes]:
+def start_broker(
+    port: int, *, log_path: Path | None = None, timeout: float = 20.0
+) -> subprocess.Popen[bytes]:
     """Start the broker on 127.0.0.1:``port`` and wait until it accepts connections."""
     address = f"tcp://127.0.0.1:{port}"
     out = log_path.open("ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
-        [broker_binary(), "broker", "--listener-url", address,
-         "--advertised-listener-url", address],
-        stdout=out, stderr=subprocess.STDOUT,
+        [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            address,
+            "--advertised-listener-url",
+            address,
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + timeout
     while not port_open("127.0.0.1", port):

@@ -53,14 +53,21 @@ class KafkaPublisher:
         await asyncio.gather(*futures)
 
     async def publish(
-        self, topic: str, value: bytes, *, key: bytes | None = None,
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
     ) -> None:
         await self._producer.send_and_wait(topic, value, key=key, headers=headers or [])
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Sequence[str], *, partitions: int = 3,
+    bootstrap_servers: str,
+    topics: Sequence[str],
+    *,
+    partitions: int = 3,
     replication_factor: int = 1,
 ) -> None:
     """Create missing topics (and their dead-letter twins); existing ones are left alone."""
@@ -70,12 +77,11 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         wanted = [t for t in topics if t not in existing]
         if wanted:
-            try:
+            # Another replica may have created them in the meantime.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(t, partitions, replication_factor) for t in wanted]
                 )
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()
 
@@ -163,8 +169,11 @@ class BatchConsumer:
         record = item.record
         KAFKA_DEAD_LETTERED.labels(record.topic, item.reason).inc()
         log.warning(
-            "consumer.dead_lettered", topic=record.topic, partition=record.partition,
-            offset=record.offset, reason=item.reason,
+            "consumer.dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=item.reason,
         )
         headers = [*list(record.headers or ()), ("dlq_reason", item.reason.encode())]
         await self._producer.send_and_wait(
@@ -193,8 +202,14 @@ class ResilientProducer:
     """Starts the producer in the background and keeps retrying while the broker is down,
     so a service comes up (and its outbox holds events) during a broker outage."""
 
-    def __init__(self, bootstrap_servers: str, *, enable_idempotence: bool = False,
-                 client_id: str = "suite", retry_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        enable_idempotence: bool = False,
+        client_id: str = "suite",
+        retry_interval: float = 2.0,
+    ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._enable_idempotence = enable_idempotence
         self._client_id = client_id
@@ -218,7 +233,8 @@ class ResilientProducer:
     async def _connect(self) -> None:
         while True:
             producer = create_producer(
-                self._bootstrap_servers, enable_idempotence=self._enable_idempotence,
+                self._bootstrap_servers,
+                enable_idempotence=self._enable_idempotence,
                 client_id=self._client_id,
             )
             try:
@@ -243,8 +259,14 @@ class ResilientProducer:
     async def publish_many(self, records: Sequence[Record]) -> None:
         await KafkaPublisher(self.producer).publish_many(records)
 
-    async def publish(self, topic: str, value: bytes, *, key: bytes | None = None,
-                      headers: list[tuple[str, bytes]] | None = None) -> None:
+    async def publish(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
         await KafkaPublisher(self.producer).publish(topic, value, key=key, headers=headers)
 
     async def check(self) -> None:

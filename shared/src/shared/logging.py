@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -52,11 +53,13 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def _redact_event(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _redact_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {key: _redact_value(value) for key, value in event_dict.items()}
 
 
-def _add_correlation_id(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _add_correlation_id(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     cid = correlation_id.get()
     if cid is not None:
         event_dict.setdefault("correlation_id", cid)
@@ -72,9 +75,7 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -20,8 +20,15 @@ class JwksVerifier:
     at most once per ``min_refresh_interval`` so forged kids cannot hammer auth_service.
     """
 
-    def __init__(self, auth_url: str, *, issuer: str, audience: str,
-                 client: httpx.AsyncClient, min_refresh_interval: float = 30.0) -> None:
+    def __init__(
+        self,
+        auth_url: str,
+        *,
+        issuer: str,
+        audience: str,
+        client: httpx.AsyncClient,
+        min_refresh_interval: float = 30.0,
+    ) -> None:
         self._url = auth_url.rstrip("/") + "/.well-known/jwks.json"
         self._issuer = issuer
         self._audience = audience
@@ -45,8 +52,9 @@ class JwksVerifier:
                 if self._verifier is None:
                     raise TokenError("signing keys unavailable") from exc
                 return self._verifier
-            self._verifier = TokenVerifier(response.json(), issuer=self._issuer,
-                                           audience=self._audience)
+            self._verifier = TokenVerifier(
+                response.json(), issuer=self._issuer, audience=self._audience
+            )
             self._fetched_at = time.monotonic()
             return self._verifier
 

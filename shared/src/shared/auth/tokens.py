@@ -19,7 +19,7 @@ from uuid import UUID, uuid4
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwt
-from jose.exceptions import JOSEError
+from jose.exceptions import ExpiredSignatureError, JOSEError
 from pydantic import BaseModel, ValidationError
 
 ALGORITHM = "RS256"
@@ -121,16 +121,18 @@ def issue_token(
         "nbf": issued,
         "exp": issued + ttl_seconds,
     }
-    token = jwt.encode(claims, key.private_pem.decode(), algorithm=ALGORITHM,
-                       headers={"kid": key.kid})
+    token = jwt.encode(
+        claims, key.private_pem.decode(), algorithm=ALGORITHM, headers={"kid": key.kid}
+    )
     return token, claims
 
 
 class TokenVerifier:
     """Checks signature, algorithm, kid, issuer, audience, expiry and token type."""
 
-    def __init__(self, jwks_document: dict[str, Any], *, issuer: str, audience: str,
-                 leeway: int = 5) -> None:
+    def __init__(
+        self, jwks_document: dict[str, Any], *, issuer: str, audience: str, leeway: int = 5
+    ) -> None:
         self._keys = {k["kid"]: k for k in jwks_document.get("keys", []) if "kid" in k}
         self._issuer = issuer
         self._audience = audience
@@ -151,18 +153,29 @@ class TokenVerifier:
             raise TokenError("unknown signing key")
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key, algorithms=[ALGORITHM], audience=self._audience,
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
                 issuer=self._issuer,
-                options={"require_exp": True, "require_iat": True, "require_sub": True,
-                         "require_jti": True, "leeway": self._leeway},
+                options={
+                    "require_exp": True,
+                    "require_iat": True,
+                    "require_sub": True,
+                    "require_jti": True,
+                    "leeway": self._leeway,
+                },
             )
-        except jwt.ExpiredSignatureError as exc:
+        except ExpiredSignatureError as exc:
             raise TokenError("token expired") from exc
         except JOSEError as exc:
             raise TokenError("invalid token") from exc
         if claims.get("typ") != token_type:
-            raise TokenError(f"not an {token_type} token" if token_type == "access"
-                             else f"not a {token_type} token")
+            raise TokenError(
+                f"not an {token_type} token"
+                if token_type == "access"
+                else f"not a {token_type} token"
+            )
         return claims
 
     def verify(self, token: str) -> TokenClaims:
@@ -170,9 +183,13 @@ class TokenVerifier:
         claims = self.decode(token, token_type="access")
         try:
             return TokenClaims(
-                user_id=claims["sub"], email=claims.get("email", ""),
-                display_name=claims.get("name", ""), is_superuser=bool(claims.get("su")),
-                session_id=claims["sid"], token_id=claims["jti"], exp=claims["exp"],
+                user_id=claims["sub"],
+                email=claims.get("email", ""),
+                display_name=claims.get("name", ""),
+                is_superuser=bool(claims.get("su")),
+                session_id=claims["sid"],
+                token_id=claims["jti"],
+                exp=claims["exp"],
             )
         except (KeyError, ValidationError) as exc:
             raise TokenError("token claims incomplete") from exc

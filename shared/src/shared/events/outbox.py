@@ -8,6 +8,7 @@ by ``event_id``, which makes the relay's at-least-once delivery exactly-once in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -52,15 +53,13 @@ def record_event(
 ) -> EventEnvelope:
     """Stage an event in the caller's transaction; it is published once that commits."""
     envelope = EventEnvelope(type=type, actor_id=actor_id, data=data)
-    session.add(
-        model(
-            event_id=envelope.event_id,
-            topic=topic,
-            key=None if key is None else str(key),
-            payload=envelope.model_dump_json(),
-            correlation_id=correlation_id.get(),
-        )
-    )
+    row = model()
+    row.event_id = envelope.event_id
+    row.topic = topic
+    row.key = None if key is None else str(key)
+    row.payload = envelope.model_dump_json()
+    row.correlation_id = correlation_id.get()
+    session.add(row)
     return envelope
 
 
@@ -125,10 +124,8 @@ class OutboxRelay:
                 await self._sleep(self._poll_interval)
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
         self._wakeup.clear()
 
     async def publish_pending(self) -> int:

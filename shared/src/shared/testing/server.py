@@ -5,19 +5,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 
 @asynccontextmanager
-async def serve(app: ASGIApp, *, port: int = 0, **config: object) -> AsyncIterator[str]:
+async def serve(app: ASGIApp, *, port: int = 0, **config: Any) -> AsyncIterator[str]:
     """Run ``app`` under uvicorn on 127.0.0.1; yields its base URL ``http://host:port``."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                       lifespan="on", ws_per_message_deflate=False, **config)  # type: ignore[arg-type]
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            ws_per_message_deflate=False,
+            **config,
+        )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
