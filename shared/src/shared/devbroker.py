@@ -40,19 +40,28 @@ def free_port() -> int:
 
 
 def start_broker(
-    port: int, *, log_path: Path | None = None, timeout: float = 20.0
+    port: int,
+    *,
+    advertised_port: int | None = None,
+    log_path: Path | None = None,
+    timeout: float = 20.0,
 ) -> subprocess.Popen[bytes]:
-    """Start the broker on 127.0.0.1:``port`` and wait until it accepts connections."""
-    address = f"tcp://127.0.0.1:{port}"
+    """Start the broker on 127.0.0.1:``port`` and wait until it accepts connections.
+
+    ``advertised_port`` makes clients reconnect through another address (a proxy that
+    tests cut and restore); by default clients talk to ``port`` directly.
+    """
+    listen = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     out = log_path.open("ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
         [
             broker_binary(),
             "broker",
             "--listener-url",
-            address,
+            listen,
             "--advertised-listener-url",
-            address,
+            advertised,
         ],
         stdout=out,
         stderr=subprocess.STDOUT,
