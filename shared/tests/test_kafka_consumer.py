@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from shared.events.topics import dead_letter
+from shared.kafka import BatchConsumer, Rejected, ResilientProducer, ensure_topics
+
+
+async def _read_all(bootstrap: str, topic: str, count: int) -> list[ConsumerRecord[bytes, bytes]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    seen: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(40):
+            while len(seen) < count:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    seen.extend(records)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+class TestBatchConsumer:
+    async def test_rejected_records_are_dead_lettered_and_a_failed_batch_is_retried(
+        self, kafka_bootstrap: str
+    ) -> None:
+        topic = f"consume-{uuid.uuid4().hex[:8]}"
+        await ensure_topics(kafka_bootstrap, [topic, dead_letter(topic)], partitions=1)
+        producer = ResilientProducer(kafka_bootstrap)
+        producer.start()
+        await producer.wait_ready(20)
+        values = [b'{"n": 1}', b"not json", b'{"n": 2}', b"[]", b'{"n": 3}']
+        for value in values:
+            await producer.publish(topic, value)
+
+        handled: list[int] = []
+        failures_left = 1
+
+        async def handler(
+            records: list[ConsumerRecord[bytes, bytes]],
+        ) -> Sequence[Rejected]:
+            nonlocal failures_left
+            if failures_left:
+                failures_left -= 1
+                raise ConnectionError("database briefly unavailable")
+            rejected = []
+            for record in records:
+                try:
+                    body = json.loads(record.value or b"")
+                    handled.append(int(body["n"]))
+                except (ValueError, TypeError, KeyError):
+                    rejected.append(Rejected(record, "invalid_json"))
+            return rejected
+
+        consumer = BatchConsumer(
+            [topic],
+            bootstrap_servers=kafka_bootstrap,
+            group_id=f"g-{uuid.uuid4().hex}",
+            handler=handler,
+            producer=producer.producer,
+            retry_backoff=0.1,
+        )
+        await consumer.start()
+        try:
+            async with asyncio.timeout(60):
+                while consumer.handled < len(values):
+                    await asyncio.sleep(0.1)
+        finally:
+            await consumer.stop()
+        dead = await _read_all(kafka_bootstrap, dead_letter(topic), 2)
+        await producer.stop()
+
+        assert handled == [1, 2, 3], "the failed batch is handled once, after the retry"
+        assert sorted(r.value for r in dead) == [b"[]", b"not json"]
+        assert all(dict(r.headers)["dlq_reason"] == b"invalid_json" for r in dead)
