@@ -20,11 +20,14 @@ run: install
 	$(UV) run --frozen python deploy/local/run.py
 
 # One pytest process per member: each has its own tests package and fixtures.
+TEST_DIRS := shared/tests auth_service/tests notify_ws_service/tests chat_service/tests \
+	orders_service/tests deploy
+
 test: install
-	@set -e; for m in $(MEMBERS); do \
-		if compgen -G "$$m/tests/**/test_*.py" >/dev/null || compgen -G "$$m/tests/test_*.py" >/dev/null; then \
-			echo "=== $$m"; \
-			$(UV) run --frozen pytest $$m/tests $(PYTEST_ARGS); \
+	@set -e; for d in $(TEST_DIRS); do \
+		if [ -n "$$(find $$d -name 'test_*.py' 2>/dev/null | head -1)" ]; then \
+			echo "=== $$d"; \
+			$(UV) run --frozen pytest $$d $(PYTEST_ARGS); \
 		fi; \
 	done
 

@@ -1,0 +1,48 @@
+"""`make run` on the embedded defaults comes up, answers /readyz, and Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+RUNNER = Path(__file__).resolve().parents[1] / "run.py"
+
+
+def test_make_run_comes_up_ready_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    offset = random.randint(20000, 30000)
+    process = subprocess.Popen(
+        [sys.executable, str(RUNNER), "--offset", str(offset), "--var", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        else:
+            raise AssertionError("the runner exited early:\n" + "".join(output))
+        ready_url = f"http://127.0.0.1:{8003 + offset}/readyz"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2) as response:
+                    body = json.loads(response.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert body["status"] == "ready"
+        assert "http://localhost:" in "".join(output)
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, "".join(output) + rest
