@@ -33,10 +33,21 @@ class Service:
 
 SERVICES = (
     Service("auth_service", "AUTH_", 8003, "auth", has_demo=True),
-    Service("notify_ws_service", "NOTIFY_", 8001, "notifications",
-            ("ws://localhost:{port}/api/v1/notify/ws?token=<access token>",)),
-    Service("chat_service", "CHAT_", 8002, "chat",
-            ("ws://localhost:{port}/ws?token=<access token>",), has_demo=True),
+    Service(
+        "notify_ws_service",
+        "NOTIFY_",
+        8001,
+        "notifications",
+        ("ws://localhost:{port}/api/v1/notify/ws?token=<access token>",),
+    ),
+    Service(
+        "chat_service",
+        "CHAT_",
+        8002,
+        "chat",
+        ("ws://localhost:{port}/ws?token=<access token>",),
+        has_demo=True,
+    ),
     Service("orders_service", "ORDERS_", 8000, "orders", ("ws://localhost:{port}/ws/orders",)),
 )
 

@@ -18,7 +18,9 @@ def test_make_run_comes_up_ready_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     offset = random.randint(20000, 30000)
     process = subprocess.Popen(
         [sys.executable, str(RUNNER), "--offset", str(offset), "--var", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: list[str] = []
     try:
