@@ -1,0 +1,39 @@
+"""SQL about login sessions."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_service.models import LoginSession, User
+from shared.db import utcnow
+
+
+async def get_for_update(session: AsyncSession, session_id: UUID) -> LoginSession | None:
+    """The session row, locked so two refreshes of one token cannot both win."""
+    query = select(LoginSession).where(LoginSession.id == session_id)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return (await session.scalars(query)).one_or_none()
+
+
+async def get_with_user(
+    session: AsyncSession, session_id: UUID
+) -> tuple[LoginSession, User] | None:
+    row = (
+        await session.execute(
+            select(LoginSession, User)
+            .join(User, User.id == LoginSession.user_id)
+            .where(LoginSession.id == session_id)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def revoke(session: AsyncSession, login: LoginSession, *, reason: str) -> None:
+    if login.revoked_at is None:
+        login.revoked_at = utcnow()
+        login.revoked_reason = reason
+        await session.flush()

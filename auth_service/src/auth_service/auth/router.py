@@ -1,0 +1,163 @@
+"""/api/v1/auth: register, login, refresh, logout, verify; and the public keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from auth_service.auth import service
+from auth_service.auth.schemas import (
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    VerifiedToken,
+)
+from auth_service.dependencies import (
+    BearerToken,
+    ClientAddress,
+    PasswordsDep,
+    SessionDep,
+    ThrottleDep,
+    TokensDep,
+)
+from auth_service.errors import InvalidToken, RefreshTokenReused
+from auth_service.responses import errors
+from auth_service.users.schemas import UserMe
+from shared.errors import Unauthorized
+from shared.ws.auth import handshake_token
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+keys_router = APIRouter(tags=["keys"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an account",
+    responses=errors(409, 422),
+)
+async def register(body: RegisterRequest, session: SessionDep, passwords: PasswordsDep) -> UserMe:
+    """Creates the account (and a `user.registered` event on `auth.events`). Log in
+    afterwards to get tokens. The password needs 8 to 128 characters and must not be the
+    email address."""
+    user = await service.register(
+        session,
+        passwords,
+        email=str(body.email),
+        password=body.password,
+        display_name=body.display_name,
+    )
+    return UserMe.model_validate(user)
+
+
+@router.post(
+    "/login",
+    summary="Log in with email and password (OAuth2 password form)",
+    responses=errors(401, 403, 422, 429),
+)
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    passwords: PasswordsDep,
+    tokens: TokensDep,
+    throttle: ThrottleDep,
+    address: ClientAddress,
+    response: Response,
+) -> TokenPair:
+    """`username` is the email. Answers an access token (short-lived) and a refresh
+    token (exchange it at /refresh). Repeated failures for one account or from one
+    address are answered 429 with `Retry-After` for a while."""
+    response.headers.update(NO_STORE)
+    return await service.login(
+        session,
+        passwords,
+        tokens,
+        throttle,
+        email=form.username,
+        password=form.password,
+        client_address=address,
+    )
+
+
+@router.post(
+    "/refresh",
+    summary="Exchange a refresh token for a new token pair",
+    responses=errors(401, 422),
+)
+async def refresh(
+    body: RefreshRequest, session: SessionDep, tokens: TokensDep, response: Response
+) -> TokenPair:
+    """Rotation: the refresh token presented is dead afterwards. Presenting one that was
+    already exchanged revokes the whole session (every token issued from its login)."""
+    response.headers.update(NO_STORE)
+    try:
+        return await service.refresh(session, tokens, refresh_token=body.refresh_token)
+    except RefreshTokenReused:
+        # The revocation must outlive this failed request.
+        await session.commit()
+        raise
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End the session: its access and refresh tokens stop working",
+    responses=errors(401),
+)
+async def logout(
+    session: SessionDep,
+    tokens: TokensDep,
+    token: BearerToken,
+    body: Annotated[LogoutRequest | None, Body()] = None,
+) -> None:
+    """Send the access token (`Authorization: Bearer`), or the session's refresh token in
+    the body when the access token has expired."""
+    if token:
+        claims = tokens.verify_access(token)
+        session_id, user_id = claims.session_id, claims.user_id
+    elif body is not None and body.refresh_token:
+        refresh_claims = tokens.decode_refresh(body.refresh_token)
+        session_id, user_id = _uuid(refresh_claims["sid"]), _uuid(refresh_claims["sub"])
+    else:
+        raise Unauthorized()
+    await service.logout(session, session_id=session_id, user_id=user_id)
+
+
+@router.get(
+    "/verify",
+    summary="Check an access token and say whose it is",
+    responses=errors(401),
+)
+async def verify(
+    request: Request, session: SessionDep, tokens: TokensDep, response: Response
+) -> VerifiedToken:
+    """The token comes as `Authorization: Bearer <token>` or `?token=<token>`. 200 only
+    for a valid access token whose session is alive (not logged out, not revoked)."""
+    token = handshake_token(request)
+    if not token:
+        raise Unauthorized()
+    _, verified, _ = await service.verify(session, tokens, token=token)
+    response.headers.update(NO_STORE)
+    return verified
+
+
+@keys_router.get(
+    "/.well-known/jwks.json",
+    summary="Public keys that verify this service's tokens (RS256)",
+)
+async def jwks_document(tokens: TokensDep, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return tokens.jwks()
+
+
+def _uuid(value: Any) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise InvalidToken("invalid token") from exc

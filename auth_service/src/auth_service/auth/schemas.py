@@ -1,0 +1,91 @@
+"""Request and response bodies of /api/v1/auth."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from auth_service.users.schemas import DisplayName
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "password": "correct horse battery staple",
+                    "display_name": "Ada",
+                }
+            ]
+        },
+    )
+
+    email: EmailStr = Field(max_length=320)
+    # Length bounds beyond these (configurable) are checked by the password policy.
+    password: str = Field(min_length=1, max_length=1024)
+    display_name: DisplayName | None = Field(
+        default=None, description="Defaults to the part of the email before the @"
+    )
+
+
+class TokenPair(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJSUzI1NiIs...",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                    "refresh_token": "eyJhbGciOiJSUzI1NiIs...",
+                }
+            ]
+        }
+    )
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_token: str
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=8192)
+
+
+class LogoutRequest(BaseModel):
+    """Optional body: the refresh token of the session to end, when no access token is
+    sent (for instance because it has expired)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str | None = Field(default=None, max_length=8192)
+
+
+class VerifiedToken(BaseModel):
+    """Who holds a valid access token of a live session."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "6f1c1a36-5b8e-5c3e-9d1e-0c2b7f0f4a11",
+                    "email": "testuser1@testuser1.com",
+                    "display_name": "TestUser1",
+                    "is_superuser": False,
+                    "exp": 1795392000,
+                }
+            ]
+        }
+    )
+
+    user_id: UUID
+    email: str
+    display_name: str
+    is_superuser: bool
+    exp: int = Field(description="Expiry of the token, seconds since the epoch")

@@ -1,0 +1,82 @@
+"""Request dependencies, as named types."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_service.auth import service
+from auth_service.models import User
+from auth_service.passwords import Passwords
+from auth_service.state import AuthState
+from auth_service.throttle import LoginThrottle
+from auth_service.tokens import Tokens
+from shared.errors import Unauthorized
+
+TOKEN_URL = "/api/v1/auth/login"
+
+# auto_error=False: a missing token is our 401 in the suite's error shape.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_state(request: Request) -> AuthState:
+    state: AuthState = request.app.state.auth
+    return state
+
+
+State = Annotated[AuthState, Depends(get_state)]
+
+
+async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with state.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    if session.info.get(service.OUTBOX_PENDING):
+        state.relay.wake()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_passwords(state: State) -> Passwords:
+    return state.passwords
+
+
+def get_tokens(state: State) -> Tokens:
+    return state.tokens
+
+
+def get_throttle(state: State) -> LoginThrottle:
+    return state.throttle
+
+
+PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
+TokensDep = Annotated[Tokens, Depends(get_tokens)]
+ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def current_user(session: SessionDep, tokens: TokensDep, token: BearerToken) -> User:
+    if not token:
+        raise Unauthorized()
+    user, _, _ = await service.verify(session, tokens, token=token)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+ClientAddress = Annotated[str | None, Depends(client_address)]

@@ -1,0 +1,22 @@
+"""Where the token signing key comes from."""
+
+from __future__ import annotations
+
+from auth_service.config import Settings
+from shared.auth.tokens import SigningKey
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def load_signing_key(settings: Settings) -> SigningKey:
+    """The configured PEM, else (outside production) a key kept under ``var/``."""
+    if settings.signing_key_pem is not None:
+        return SigningKey.from_pem(settings.signing_key_pem.get_secret_value().encode())
+    if settings.is_production:  # the settings refuse this already; never sign with a temp key
+        raise RuntimeError("AUTH_SIGNING_KEY_PEM is required in production")
+    created = not settings.signing_key_path.exists()
+    key = SigningKey.load_or_create(settings.signing_key_path)
+    if created:
+        log.info("signing_key.generated", path=str(settings.signing_key_path), kid=key.kid)
+    return key

@@ -1,0 +1,127 @@
+"""Login throttling: failed attempts counted per account and per client address.
+
+Once a counter reaches its limit, logins for that account (or from that address) are
+refused with 429 until the window that began with the first failure has passed; a
+successful login clears the account's counter. Redis shares the counters between
+replicas; without Redis they live in the process (one replica, development).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    max_failures: int
+
+
+class CounterStore(Protocol):
+    async def get(self, key: str) -> tuple[int, float]:
+        """The count and the seconds left in its window (0 when there is none)."""
+        ...
+
+    async def increment(self, key: str, window_seconds: int) -> None: ...
+
+    async def clear(self, key: str) -> None: ...
+
+
+class MemoryCounters:
+    def __init__(self, *, max_keys: int = 100_000) -> None:
+        self._counters: dict[str, tuple[int, float]] = {}
+        self._max_keys = max_keys
+
+    async def get(self, key: str) -> tuple[int, float]:
+        count, deadline = self._counters.get(key, (0, 0.0))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            self._counters.pop(key, None)
+            return 0, 0.0
+        return count, left
+
+    async def increment(self, key: str, window_seconds: int) -> None:
+        now = time.monotonic()
+        count, deadline = self._counters.get(key, (0, 0.0))
+        if deadline <= now:
+            count, deadline = 0, now + window_seconds
+        self._counters[key] = (count + 1, deadline)
+        if len(self._counters) > self._max_keys:
+            self._prune(now)
+
+    async def clear(self, key: str) -> None:
+        self._counters.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+        # Still full of live counters (an attack from many addresses): forget the oldest.
+        while len(self._counters) > self._max_keys:
+            self._counters.pop(next(iter(self._counters)))
+
+
+class RedisCounters:
+    def __init__(self, redis: Redis, *, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def get(self, key: str) -> tuple[int, float]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._prefix + key)
+            pipe.pttl(self._prefix + key)
+            raw, ttl_ms = await pipe.execute()
+        if raw is None or ttl_ms <= 0:
+            return 0, 0.0
+        return int(raw), ttl_ms / 1000
+
+    async def increment(self, key: str, window_seconds: int) -> None:
+        name = self._prefix + key
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            # The window starts with the first failure and is not extended by later ones.
+            pipe.expire(name, window_seconds, nx=True)
+            await pipe.execute()
+
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
+
+
+class LoginThrottle:
+    def __init__(
+        self,
+        store: CounterStore,
+        *,
+        max_failures_per_account: int,
+        max_failures_per_address: int,
+        window_seconds: int,
+    ) -> None:
+        self._store = store
+        self._per_account = max_failures_per_account
+        self._per_address = max_failures_per_address
+        self._window = window_seconds
+
+    def _limits(self, email: str, address: str | None) -> list[Limit]:
+        limits = [Limit(f"login:account:{email.lower()}", self._per_account)]
+        if address:
+            limits.append(Limit(f"login:address:{address}", self._per_address))
+        return limits
+
+    async def retry_after(self, email: str, address: str | None) -> int | None:
+        """Seconds until a login may be tried again, or None when it may be tried now."""
+        waits = []
+        for limit in self._limits(email, address):
+            count, left = await self._store.get(limit.key)
+            if count >= limit.max_failures:
+                waits.append(max(1, math.ceil(left)))
+        return max(waits) if waits else None
+
+    async def failed(self, email: str, address: str | None) -> None:
+        for limit in self._limits(email, address):
+            await self._store.increment(limit.key, self._window)
+
+    async def succeeded(self, email: str) -> None:
+        await self._store.clear(f"login:account:{email.lower()}")

@@ -1,0 +1,1 @@
+"""Profiles: the caller's own, and looking other people up."""

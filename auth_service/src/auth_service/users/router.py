@@ -1,0 +1,53 @@
+"""/api/v1/users: the caller's profile and finding people (for instance to add to a chat)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from auth_service.dependencies import CurrentUser, SessionDep
+from auth_service.responses import errors
+from auth_service.users import service
+from auth_service.users.schemas import UserMe, UserPage, UserRead, UserUpdate
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+@router.get("/me", summary="My account", responses=errors(401))
+async def read_me(user: CurrentUser) -> UserMe:
+    return UserMe.model_validate(user)
+
+
+@router.patch("/me", summary="Change my display name or avatar", responses=errors(401, 422))
+async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserMe:
+    """Tokens issued before the change still carry the old display name until they are
+    refreshed; /verify always answers the current one."""
+    updated = await service.update_profile(session, user, changes=body)
+    return UserMe.model_validate(updated)
+
+
+@router.get("", summary="Find people by name or email prefix", responses=errors(401, 422))
+async def search_users(
+    _: CurrentUser,
+    session: SessionDep,
+    q: Annotated[
+        str,
+        Query(max_length=100, description="Prefix of a display name or email; any case"),
+    ] = "",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> UserPage:
+    found, total = await service.search_users(session, query=q, limit=limit, offset=offset)
+    return UserPage(
+        items=[UserRead.model_validate(u) for u in found],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{user_id}", summary="One user", responses=errors(401, 404))
+async def read_user(user_id: UUID, _: CurrentUser, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await service.get_user(session, user_id))

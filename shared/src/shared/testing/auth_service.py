@@ -1,0 +1,192 @@
+"""The real auth_service for other services' tests, run as a subprocess.
+
+``auth_service_url`` (session scope) migrates a fresh PostgreSQL database, serves
+auth_service on a free port and yields its base URL; ``register_and_login`` makes a user
+there and returns their tokens. auth_service is never imported here: other services
+depend on its HTTP contract, not its code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from shared.devbroker import free_port
+from shared.testing.services import fresh_database
+
+T = TypeVar("T")
+
+# Every suite logs in from 127.0.0.1 many times: throttling must not get in its way.
+_GENEROUS_THROTTLING = {
+    "AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000",
+    "AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
+}
+
+
+@dataclass(frozen=True)
+class AuthUser:
+    id: UUID
+    email: str
+    password: str
+    display_name: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def register_and_login(
+    base_url: str,
+    *,
+    email: str | None = None,
+    password: str | None = None,
+    display_name: str | None = None,
+) -> AuthUser:
+    """Register a user (a unique email unless given) and log in; returns their tokens."""
+    suffix = uuid4().hex[:12]
+    email = email or f"user-{suffix}@example.com"
+    password = password or f"pw-{uuid4().hex}"
+    display_name = display_name or f"User {suffix}"
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        registered = await client.post(
+            "/api/v1/auth/register",
+            json={"email": email, "password": password, "display_name": display_name},
+        )
+        if registered.status_code != 201:
+            raise RuntimeError(f"register failed: {registered.status_code} {registered.text}")
+        logged_in = await client.post(
+            "/api/v1/auth/login", data={"username": email, "password": password}
+        )
+        if logged_in.status_code != 200:
+            raise RuntimeError(f"login failed: {logged_in.status_code} {logged_in.text}")
+    user, tokens = registered.json(), logged_in.json()
+    return AuthUser(
+        id=UUID(user["id"]),
+        email=user["email"],
+        password=password,
+        display_name=user["display_name"],
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+    )
+
+
+class _LoopThread:
+    """An event loop in a thread of its own, for async set-up in a sync fixture without
+    touching the loop pytest-asyncio runs the tests in."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, factory: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
+        async def call() -> T:
+            return await factory()
+
+        future: Future[T] = asyncio.run_coroutine_threadsafe(call(), self._loop)
+        return future.result(timeout)
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _wait_healthy(
+    base_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"auth_service exited with code {process.returncode}:\n{_log_tail(log_path)}"
+                )
+            try:
+                if client.get(base_url + "/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError(f"auth_service did not become healthy:\n{_log_tail(log_path)}")
+
+
+@pytest.fixture(scope="session")
+def auth_service_url(
+    postgres_server_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Base URL of a real auth_service (its own PostgreSQL database) for the session."""
+    workdir = tmp_path_factory.mktemp("auth_service")
+    log_path = workdir / "auth_service.log"
+    port = free_port()
+    loop = _LoopThread()
+    database = fresh_database(postgres_server_url, "auth_fixture")
+    database_url = loop.run(database.__aenter__)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
+    env.update(
+        {
+            "AUTH_ENVIRONMENT": "test",
+            "AUTH_HOST": "127.0.0.1",
+            "AUTH_PORT": str(port),
+            "AUTH_DATABASE_URL": database_url,
+            "AUTH_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "AUTH_SIGNING_KEY_PATH": str(workdir / "signing_key.pem"),
+            "AUTH_LOG_LEVEL": "WARNING",
+            **_GENEROUS_THROTTLING,
+        }
+    )
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        with log_path.open("ab") as log:
+            migrated = subprocess.run(
+                [sys.executable, "-m", "auth_service", "migrate"],
+                env=env,
+                cwd=workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+            )
+            if migrated.returncode != 0:
+                raise RuntimeError(f"auth_service migrate failed:\n{_log_tail(log_path)}")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "auth_service", "serve"],
+                env=env,
+                cwd=workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_healthy(base_url, process, log_path)
+        yield base_url
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        loop.run(lambda: database.__aexit__(None, None, None))
+        loop.close()
