@@ -1,0 +1,145 @@
+"""Fan-out: a notification reaches the user's sockets on every gateway instance.
+
+With Redis, each instance subscribes to ``<prefix>user:<id>`` for the users connected
+to it and the consumer publishes there; without Redis, delivery stays in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Sequence
+from typing import Protocol
+from uuid import UUID, uuid4
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from notify_ws_service.fanout.push import Push
+from notify_ws_service.ws.registry import Registry
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Bus(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def publish(self, pushes: Sequence[Push]) -> None: ...
+    async def subscribe(self, user_id: UUID) -> None: ...
+    async def unsubscribe(self, user_id: UUID) -> None: ...
+
+
+class LocalBus:
+    """One instance: publishing is delivering."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def publish(self, pushes: Sequence[Push]) -> None:
+        for push in pushes:
+            self._registry.deliver(push)
+
+    async def subscribe(self, user_id: UUID) -> None:
+        return None
+
+    async def unsubscribe(self, user_id: UUID) -> None:
+        return None
+
+
+class RedisBus:
+    def __init__(self, redis: Redis, registry: Registry, *, prefix: str) -> None:
+        self._redis = redis
+        self._registry = registry
+        self._prefix = prefix
+        self._pubsub: PubSub = redis.pubsub()
+        # Keeps the pub/sub connection subscribed to something even with no user here.
+        self._home = f"{prefix}instance:{uuid4().hex}"
+        self._confirmations: dict[str, deque[asyncio.Future[None]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def channel(self, user_id: UUID) -> str:
+        return f"{self._prefix}user:{user_id}"
+
+    async def start(self) -> None:
+        await self._pubsub.subscribe(self._home)
+        self._task = asyncio.create_task(self._listen(), name="notify-redis-bus")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def publish(self, pushes: Sequence[Push]) -> None:
+        if not pushes:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for push in pushes:
+                pipe.publish(self.channel(push.user_id), push.encode())
+            await pipe.execute()
+
+    async def subscribe(self, user_id: UUID) -> None:
+        """Returns once Redis confirmed, so nothing published afterwards is missed."""
+        channel = self.channel(user_id)
+        confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._confirmations.setdefault(channel, deque()).append(confirmed)
+        await self._pubsub.subscribe(channel)
+        await asyncio.wait_for(asyncio.shield(confirmed), timeout=5.0)
+
+    async def unsubscribe(self, user_id: UUID) -> None:
+        await self._pubsub.unsubscribe(self.channel(user_id))
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Redis went away: redis-py resubscribes on reconnect; what was published
+                # meanwhile is in the inbox for ``?since=`` catch-up.
+                log.warning("bus.receive_failed", error=repr(exc))
+                await asyncio.sleep(1.0)
+                continue
+            if message is None:
+                continue
+            self._handle(message)
+
+    def _handle(self, message: dict[str, object]) -> None:
+        kind = message.get("type")
+        channel = _text(message.get("channel"))
+        if kind == "subscribe":
+            waiting = self._confirmations.get(channel)
+            if waiting:
+                future = waiting.popleft()
+                if not waiting:
+                    del self._confirmations[channel]
+                if not future.done():
+                    future.set_result(None)
+            return
+        if kind != "message":
+            return
+        data = message.get("data")
+        if not isinstance(data, bytes | str):
+            return
+        try:
+            push = Push.decode(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("bus.bad_message", channel=channel, error=repr(exc))
+            return
+        self._registry.deliver(push)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)

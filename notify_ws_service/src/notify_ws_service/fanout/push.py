@@ -1,0 +1,80 @@
+"""A notification on its way to sockets, and its two frame encodings.
+
+Each frame is encoded once per instance and the same string is enqueued on every
+socket that gets it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+from uuid import UUID
+
+from notify_ws_service.database import as_utc
+from notify_ws_service.models import Notification
+
+
+@dataclass(frozen=True)
+class Push:
+    message_id: UUID
+    user_id: UUID
+    type: str
+    created_at: datetime
+    title: str
+    body: str
+
+    @classmethod
+    def of(cls, row: Notification) -> Push:
+        return cls(
+            message_id=row.message_id,
+            user_id=row.user_id,
+            type=row.type,
+            created_at=as_utc(row.created_at),
+            title=row.title,
+            body=row.body,
+        )
+
+    @cached_property
+    def seed_frame(self) -> str:
+        """Exactly seed 004's frame."""
+        return json.dumps({"title": self.title, "body": self.body}, ensure_ascii=False)
+
+    @cached_property
+    def envelope_frame(self) -> str:
+        """``?v=2``: the seed's fields plus id, type and created_at."""
+        return json.dumps(self._envelope(), ensure_ascii=False)
+
+    def frame(self, version: int) -> str:
+        return self.envelope_frame if version >= 2 else self.seed_frame
+
+    def _envelope(self) -> dict[str, Any]:
+        return {
+            "id": str(self.message_id),
+            "type": self.type,
+            "created_at": self.created_at.isoformat(),
+            "title": self.title,
+            "body": self.body,
+        }
+
+    def encode(self) -> bytes:
+        """For the Redis channel."""
+        return json.dumps({**self._envelope(), "user_id": str(self.user_id)}).encode()
+
+    @classmethod
+    def decode(cls, data: bytes | str) -> Push:
+        body = json.loads(data)
+        return cls(
+            message_id=UUID(body["id"]),
+            user_id=UUID(body["user_id"]),
+            type=body["type"],
+            created_at=datetime.fromisoformat(body["created_at"]),
+            title=body["title"],
+            body=body["body"],
+        )
+
+
+def recovered_frame(*, complete: bool) -> str:
+    return json.dumps({"type": "recovered", "complete": complete})

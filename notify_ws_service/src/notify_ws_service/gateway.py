@@ -1,0 +1,201 @@
+"""The gateway's runtime: every client it owns, started and stopped in order.
+
+Shutdown order matters: the consumers stop (finishing and committing their batch) before
+any socket is closed, so nothing is consumed for sockets already gone; see
+:mod:`notify_ws_service.server`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from uuid import UUID
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from notify_ws_service.auth.verifier import AuthVerifier
+from notify_ws_service.config import Settings
+from notify_ws_service.database import ping
+from notify_ws_service.fanout.bus import Bus, LocalBus, RedisBus
+from notify_ws_service.fanout.presence import LocalPresence, Presence, RedisPresence
+from notify_ws_service.fanout.push import Push
+from notify_ws_service.fanout.subscriptions import Subscriptions
+from notify_ws_service.inbox import repository
+from notify_ws_service.ingest.consumer import DomainEventHandler, NotificationHandler
+from notify_ws_service.ingest.service import Ingestor
+from notify_ws_service.ws.registry import Registry
+from shared.app import ReadinessCheck
+from shared.db import create_engine, create_sessionmaker
+from shared.events.topics import dead_letter
+from shared.kafka import BatchConsumer, BatchHandler, ResilientProducer, ensure_topics
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class ConsumerNotRunning(Exception):
+    pass
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = Registry(max_connections=settings.max_connections)
+        self.engine: AsyncEngine = create_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
+        self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
+        self.http = httpx.AsyncClient()
+        self.verifier = AuthVerifier(
+            settings.auth_url,
+            self.http,
+            timeout=settings.auth_timeout,
+            cache_ttl=settings.auth_cache_ttl,
+            negative_ttl=settings.auth_negative_cache_ttl,
+            max_entries=settings.auth_cache_size,
+        )
+        self.redis: Redis | None = None
+        self.bus: Bus
+        self.presence: Presence
+        if settings.redis_url:
+            self.redis = Redis.from_url(settings.redis_url)
+            self.bus = RedisBus(self.redis, self.registry, prefix=settings.redis_prefix)
+            self.presence = RedisPresence(
+                self.redis,
+                prefix=settings.redis_prefix,
+                cap=settings.max_sockets_per_user,
+                lease=settings.presence_ttl,
+            )
+        else:
+            self.bus = LocalBus(self.registry)
+            self.presence = LocalPresence(cap=settings.max_sockets_per_user)
+        self.subscriptions = Subscriptions(self.bus)
+        self.ingestor = Ingestor(
+            self.sessionmaker, self.bus, redelivery_push_window=settings.redelivery_push_window
+        )
+        self.producer = ResilientProducer(
+            settings.kafka_bootstrap_servers,
+            enable_idempotence=settings.kafka_enable_idempotence,
+            client_id=settings.kafka_client_id,
+        )
+        self.consumers: list[BatchConsumer] = []
+        self.consuming = asyncio.Event()
+        self._starting: asyncio.Task[None] | None = None
+        self._drained = False
+
+    async def start(self) -> None:
+        await self.bus.start()
+        await self.presence.start(lambda: ((c.user_id, c.id) for c in self.registry.connections()))
+        self.producer.start()
+        self._starting = asyncio.create_task(self._start_consumers(), name="notify-consumers")
+
+    async def _start_consumers(self) -> None:
+        """Keeps trying while the broker is down, so the gateway comes up regardless."""
+        settings = self.settings
+        plan: list[tuple[list[str], str, BatchHandler]] = [
+            (
+                [settings.notification_topic],
+                settings.consumer_group,
+                NotificationHandler(self.ingestor, max_record_bytes=settings.max_record_bytes),
+            )
+        ]
+        if settings.consume_domain_events and settings.domain_event_topics:
+            plan.append(
+                (
+                    settings.domain_event_topics,
+                    settings.domain_events_group,
+                    DomainEventHandler(self.ingestor, max_record_bytes=settings.max_record_bytes),
+                )
+            )
+        while True:
+            try:
+                await self.producer.wait_ready(timeout=30)
+                if settings.create_topics:
+                    topics = [t for topics, _, _ in plan for t in topics]
+                    await ensure_topics(
+                        settings.kafka_bootstrap_servers,
+                        [*topics, *(dead_letter(t) for t in topics)],
+                    )
+                for topics, group, handler in plan[len(self.consumers) :]:
+                    consumer = BatchConsumer(
+                        topics,
+                        bootstrap_servers=settings.kafka_bootstrap_servers,
+                        group_id=group,
+                        handler=handler,
+                        producer=self.producer.producer,
+                    )
+                    await consumer.start()
+                    self.consumers.append(consumer)
+                    log.info("consumer.started", topics=topics, group=group)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer.start_failed", error=repr(exc))
+                await asyncio.sleep(2.0)
+                continue
+            self.consuming.set()
+            return
+
+    async def drain(self) -> None:
+        """Stop consuming: finish and commit the batch in hand, leave the groups."""
+        if self._drained:
+            return
+        self._drained = True
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+        for consumer in self.consumers:
+            try:
+                await consumer.stop()
+            except Exception as exc:
+                log.warning("consumer.stop_failed", error=repr(exc))
+        self.consumers.clear()
+        log.info("consumer.stopped")
+
+    async def stop(self) -> None:
+        await self.drain()
+        await self.presence.stop()
+        await self.bus.stop()
+        await self.producer.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.http.aclose()
+        await self.engine.dispose()
+
+    async def catch_up(self, user_id: UUID, since: UUID) -> tuple[list[Push], bool]:
+        """What the user missed after ``since``, oldest first, and whether that is all.
+
+        Not complete when ``since`` is no longer in the inbox (or never was), or when more
+        than ``catchup_limit`` were missed (reconnect with the last id for the rest).
+        """
+        limit = self.settings.catchup_limit
+        async with self.sessionmaker() as session:
+            anchor = await repository.get_for_user(session, user_id=user_id, message_id=since)
+            if anchor is None:
+                return [], False
+            rows = await repository.after(
+                session, user_id=user_id, after_id=anchor.id, limit=limit + 1
+            )
+        return [Push.of(r) for r in rows[:limit]], len(rows) <= limit
+
+    def readiness(self) -> dict[str, ReadinessCheck]:
+        checks: dict[str, ReadinessCheck] = {
+            "database": lambda: ping(self.engine),
+            "kafka": self.producer.check,
+            "consumer": self._consumer_check,
+        }
+        if self.redis is not None:
+            redis = self.redis
+
+            async def redis_ping() -> None:
+                await redis.ping()
+
+            checks["redis"] = redis_ping
+        return checks
+
+    async def _consumer_check(self) -> None:
+        if not self.consuming.is_set() or self._drained:
+            raise ConsumerNotRunning()

@@ -1,0 +1,63 @@
+"""Reading a ``notification.send`` record: the seed 004 shape, strictly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.kafka import InvalidRecord
+
+
+class NotificationRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    message_id: UUID
+    delivery_method: str
+    user_id: UUID
+    subject: str = Field(max_length=1000)
+    content: str = Field(max_length=16_000)
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    """What goes into an inbox, whatever the source."""
+
+    message_id: UUID
+    user_id: UUID
+    title: str
+    body: str
+    type: str = "notification"
+
+
+DELIVERY_METHODS: tuple[Literal["push"]] = ("push",)
+
+
+def parse_notification(value: bytes | None, *, max_bytes: int) -> NewNotification:
+    """The notification a record asks for, or :class:`InvalidRecord` saying why not."""
+    if value is None:
+        raise InvalidRecord("empty")
+    if len(value) > max_bytes:
+        raise InvalidRecord("oversized", f"{len(value)} bytes")
+    try:
+        body = json.loads(value)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRecord("not_json") from exc
+    if not isinstance(body, dict):
+        raise InvalidRecord("not_an_object")
+    try:
+        record = NotificationRecord.model_validate(body)
+    except ValidationError as exc:
+        fields = ",".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
+        raise InvalidRecord("invalid_fields", fields) from exc
+    if record.delivery_method not in DELIVERY_METHODS:
+        raise InvalidRecord("unknown_delivery_method", record.delivery_method[:40])
+    return NewNotification(
+        message_id=record.message_id,
+        user_id=record.user_id,
+        title=record.subject,
+        body=record.content,
+    )

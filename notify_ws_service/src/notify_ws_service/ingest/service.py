@@ -1,0 +1,55 @@
+"""Store, then push: the one path every notification takes, whatever its source."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notify_ws_service.fanout.bus import Bus
+from notify_ws_service.fanout.push import Push
+from notify_ws_service.inbox import repository
+from notify_ws_service.ingest.records import NewNotification
+from notify_ws_service.metrics import DEDUPLICATED, STORED
+from shared.db import session_scope, utcnow
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: Bus,
+        *,
+        redelivery_push_window: float,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._bus = bus
+        self._window = redelivery_push_window
+
+    async def ingest(self, items: Sequence[NewNotification]) -> None:
+        """Commit the notifications to their inboxes, then publish them.
+
+        Raising leaves the Kafka offsets uncommitted, so the batch comes back. A
+        notification stored earlier (a redelivery) is pushed again only if it was stored
+        recently: that is a crash between storing and pushing; sockets drop duplicates.
+        """
+        unique = list({item.message_id: item for item in items}.values())
+        if not unique:
+            return
+        async with session_scope(self._sessionmaker) as session:
+            inserted = await repository.insert_new(session, unique)
+            rows = await repository.by_message_ids(session, [i.message_id for i in unique])
+        STORED.inc(len(inserted))
+        now = utcnow()
+        pushes = []
+        for row in rows:
+            if row.message_id in inserted or repository.stored_since(row, self._window, now):
+                pushes.append(Push.of(row))
+            else:
+                DEDUPLICATED.labels("inbox").inc()
+        if len(inserted) < len(unique):
+            log.info("ingest.already_stored", count=len(unique) - len(inserted))
+        await self._bus.publish(pushes)
