@@ -24,17 +24,19 @@ TEST_DIRS := shared/tests auth_service/tests notify_ws_service/tests chat_servic
 	orders_service/tests deploy
 
 test: install
-	@set -e; for d in $(TEST_DIRS); do \
+	@rm -rf var/test-results; set -e; for d in $(TEST_DIRS); do \
 		if [ -n "$$(find $$d -name 'test_*.py' 2>/dev/null | head -1)" ]; then \
 			echo "=== $$d"; \
-			$(UV) run --frozen pytest $$d $(PYTEST_ARGS); \
+			$(UV) run --frozen pytest $$d --junitxml=var/test-results/$${d%%/*}.xml $(PYTEST_ARGS); \
 		fi; \
-	done
+	done; \
+	$(UV) run --frozen python deploy/local/test_summary.py var/test-results
 
 lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	@set -e; for m in $(MEMBERS); do $(UV) run --frozen mypy $$m/src; done
+	$(UV) run --frozen mypy deploy/local
 
 format: install
 	$(UV) run --frozen ruff check --fix .
