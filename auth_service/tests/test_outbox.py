@@ -1,0 +1,139 @@
+"""user.registered travels through the outbox: written with the user, published later."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from auth_service.auth.service import register
+from auth_service.config import Settings
+from auth_service.main import create_app
+from auth_service.models import OutboxEvent, User
+from auth_service.passwords import Passwords
+from auth_service.schema import upgrade
+from shared.db import create_engine
+from shared.events.topics import AUTH_EVENTS
+from shared.testing.proxy import broker_behind_proxy
+from shared.testing.server import serve
+from shared.testing.services import fresh_database
+from tests.conftest import MakeSettings
+from tests.helpers import unique_email
+
+
+async def _count(session: AsyncSession, model: type[Any], **where: Any) -> int:
+    query = select(func.count()).select_from(model).filter_by(**where)
+    return int(await session.scalar(query) or 0)
+
+
+class TestSameTransaction:
+    async def test_the_event_is_staged_with_the_user_and_rolled_back_with_it(
+        self, engine: AsyncEngine, settings: Settings
+    ) -> None:
+        email = unique_email("tx")
+        async with AsyncSession(engine) as session:
+            user = await register(
+                session,
+                Passwords(settings),
+                email=email,
+                password="a sound passphrase",
+                display_name=None,
+            )
+            await session.flush()
+            events = (
+                await session.scalars(select(OutboxEvent).where(OutboxEvent.key == str(user.id)))
+            ).all()
+            assert len(events) == 1
+            assert events[0].topic == AUTH_EVENTS
+            payload = json.loads(events[0].payload)
+            assert payload["type"] == "user.registered"
+            assert payload["data"] == {
+                "user_id": str(user.id),
+                "email": email,
+                "display_name": email.partition("@")[0],
+            }
+            await session.rollback()
+
+        async with AsyncSession(engine) as session:
+            assert await _count(session, User, email=email) == 0
+            assert await _count(session, OutboxEvent, key=str(user.id)) == 0
+
+
+@pytest.fixture
+async def own_database(postgres_server_url: str) -> AsyncIterator[str]:
+    # Its own database: the session's app would otherwise relay these events elsewhere.
+    async with fresh_database(postgres_server_url, "auth_outage") as url:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+
+
+async def _outbox_size(database_url: str) -> int:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as session:
+            return await _count(session, OutboxEvent)
+    finally:
+        await engine.dispose()
+
+
+async def _wait_for_event(bootstrap: str, user_id: UUID, timeout: float = 60) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(
+        AUTH_EVENTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    event: dict[str, Any] = json.loads(record.value)
+                    if event["data"].get("user_id") == str(user_id):
+                        assert record.key == str(user_id).encode()
+                        return event
+    finally:
+        await consumer.stop()
+    raise AssertionError("user.registered never arrived on auth.events")
+
+
+class TestBrokerOutage:
+    async def test_registration_succeeds_and_the_event_arrives_once_the_broker_is_back(
+        self, own_database: str, make_settings: MakeSettings
+    ) -> None:
+        async with broker_behind_proxy() as proxy:
+            proxy.cut()
+            settings = make_settings(
+                database_url=own_database, kafka_bootstrap_servers=proxy.address
+            )
+            async with (
+                serve(create_app(settings)) as base_url,
+                httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+            ):
+                response = await client.post(
+                    "/api/v1/auth/register",
+                    json={"email": unique_email("outage"), "password": "a sound passphrase"},
+                )
+                assert response.status_code == 201
+                user_id = UUID(response.json()["id"])
+                ready = await client.get("/readyz")
+                assert ready.status_code == 503
+                assert ready.json()["checks"]["kafka"] != "ok"
+                assert await _outbox_size(own_database) == 1
+
+                proxy.restore()
+                event = await _wait_for_event(proxy.address, user_id)
+
+                assert event["type"] == "user.registered"
+                assert event["actor_id"] == str(user_id)
+                deadline = time.monotonic() + 30
+                while await _outbox_size(own_database) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.2)
+                assert await _outbox_size(own_database) == 0
