@@ -200,7 +200,11 @@ class KafkaUnavailable(Exception):
 
 class ResilientProducer:
     """Starts the producer in the background and keeps retrying while the broker is down,
-    so a service comes up (and its outbox holds events) during a broker outage."""
+    so a service comes up (and its outbox holds events) during a broker outage.
+
+    ``topics`` are created (with their dead-letter twins when ``with_dead_letters``)
+    before the producer reports ready, so nothing is published to a missing topic.
+    """
 
     def __init__(
         self,
@@ -209,7 +213,10 @@ class ResilientProducer:
         enable_idempotence: bool = False,
         client_id: str = "suite",
         retry_interval: float = 2.0,
+        topics: Sequence[str] = (),
+        with_dead_letters: bool = False,
     ) -> None:
+        self._topics = [*topics, *(dead_letter(t) for t in topics if with_dead_letters)]
         self._bootstrap_servers = bootstrap_servers
         self._enable_idempotence = enable_idempotence
         self._client_id = client_id
@@ -239,6 +246,8 @@ class ResilientProducer:
             )
             try:
                 await producer.start()
+                if self._topics:
+                    await ensure_topics(self._bootstrap_servers, self._topics)
             except Exception as exc:
                 log.warning("kafka.producer_unavailable", error=repr(exc))
                 await producer.stop()
