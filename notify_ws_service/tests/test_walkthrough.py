@@ -1,0 +1,65 @@
+"""Seed 004 end to end, as the README walks through it: register, log in, connect with
+?token=, produce the seed's record to notification.send, see the seed's frame."""
+
+from __future__ import annotations
+
+import json
+from uuid import uuid4
+
+from aiokafka import AIOKafkaProducer
+
+from shared.testing.auth_service import register_and_login
+from tests.conftest import SettingsFactory
+from tests.support import connect, receive_json, serve_gateway
+
+SUBJECT = "Новый фильм"
+CONTENT = "Фильм 'Как закалялась сталь' теперь доступен для просмотра"
+
+
+async def test_seed_record_arrives_as_the_seed_frame(
+    auth_service_url: str, make_settings: SettingsFactory, producer: AIOKafkaProducer
+) -> None:
+    user = await register_and_login(auth_service_url)
+    settings = make_settings()
+    async with (
+        serve_gateway(settings) as gateway,
+        connect(gateway.ws_url(user.access_token)) as ws,
+    ):
+        # One line of the console producer, as pasted from the seed.
+        line = (
+            f'{{"message_id": "{uuid4()}","delivery_method": "push","user_id": "{user.id}",'
+            f'"subject":"{SUBJECT}", "content": "{CONTENT}"}}'
+        )
+        await producer.send_and_wait(settings.notification_topic, line.encode())
+
+        raw = await ws.recv()
+        assert json.loads(raw) == {"title": SUBJECT, "body": CONTENT}
+        assert raw == json.dumps({"title": SUBJECT, "body": CONTENT}, ensure_ascii=False)
+
+
+async def test_v2_envelope_carries_id_type_and_time(
+    auth_service_url: str, make_settings: SettingsFactory, producer: AIOKafkaProducer
+) -> None:
+    user = await register_and_login(auth_service_url)
+    settings = make_settings()
+    message_id = uuid4()
+    async with (
+        serve_gateway(settings) as gateway,
+        connect(gateway.ws_url(user.access_token, v="2")) as ws,
+    ):
+        record = {
+            "message_id": str(message_id),
+            "delivery_method": "push",
+            "user_id": str(user.id),
+            "subject": "s",
+            "content": "c",
+        }
+        await producer.send_and_wait(settings.notification_topic, json.dumps(record).encode())
+        frame = await receive_json(ws)
+        assert frame.keys() == {"id", "type", "created_at", "title", "body"}
+        assert (frame["id"], frame["type"], frame["title"], frame["body"]) == (
+            str(message_id),
+            "notification",
+            "s",
+            "c",
+        )
