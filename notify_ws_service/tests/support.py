@@ -90,7 +90,8 @@ async def close_code(ws: ClientConnection, timeout: float = 30) -> tuple[int, st
             while True:
                 await ws.recv()
     except ConnectionClosed as exc:
-        assert exc.rcvd is not None, "closed without a close frame"
+        if exc.rcvd is None:
+            raise AssertionError("closed without a close frame") from exc
         return exc.rcvd.code, exc.rcvd.reason
     raise AssertionError("unreachable")
 
