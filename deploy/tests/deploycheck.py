@@ -221,6 +221,9 @@ def dockerfile_env(path: Path) -> dict[str, str]:
 
 
 def kustomize_command() -> list[str] | None:
+    """kustomize, else kubectl's built-in one; DEPLOY_TESTS_NO_KUSTOMIZE=1 forces the reader."""
+    if os.environ.get("DEPLOY_TESTS_NO_KUSTOMIZE") == "1":
+        return None
     if shutil.which("kustomize"):
         return ["kustomize", "build"]
     if shutil.which("kubectl"):
@@ -304,6 +307,9 @@ def read_kustomization(directory: Path) -> list[dict[str, Any]]:
     for patch in kustomization.get("patches", []):
         if "path" in patch:
             assert (directory / patch["path"]).exists(), f"patch {patch['path']} does not exist"
+    for group in kustomization.get("labels", []):
+        for obj in objects:
+            obj["metadata"].setdefault("labels", {}).update(group.get("pairs", {}))
     namespace = kustomization.get("namespace")
     images = {i["name"]: i for i in kustomization.get("images", [])}
     replicas = {r["name"]: r["count"] for r in kustomization.get("replicas", [])}
