@@ -65,7 +65,7 @@ def make_settings(
             "login_max_failures_per_address": 100_000,
             **overrides,
         }
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     return make
 

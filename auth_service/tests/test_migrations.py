@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from auth_service.models import Base
+import auth_service.models  # noqa: F401  (maps the tables on Base)
 from auth_service.schema import upgrade
-from shared.db import create_engine
+from shared.db import Base, create_engine
 from shared.testing.services import fresh_database
 
 

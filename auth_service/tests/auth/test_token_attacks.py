@@ -68,7 +68,7 @@ def wrong_signature(key: SigningKey, claims: dict[str, Any], _: Settings) -> str
 
 def tampered_payload(key: SigningKey, claims: dict[str, Any], _: Settings) -> str:
     genuine = jwt.encode(claims, key.private_pem.decode(), "RS256", headers={"kid": key.kid})
-    header, _, signature = genuine.split(".")
+    header, _payload, signature = genuine.split(".")
     forged = b64(json.dumps({**claims, "su": True}).encode())
     return f"{header}.{forged}.{signature}"
 

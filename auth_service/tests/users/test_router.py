@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -133,7 +134,7 @@ class TestSearchUsers:
         "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"q": "x" * 101}]
     )
     async def test_bad_paging_is_422(
-        self, client: httpx.AsyncClient, me: AuthUser, params: dict[str, object]
+        self, client: httpx.AsyncClient, me: AuthUser, params: dict[str, Any]
     ) -> None:
         response = await client.get("/api/v1/users", params=params, headers=bearer(me.access_token))
         assert response.status_code == 422
