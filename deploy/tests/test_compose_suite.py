@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from deploycheck import (
     COMPOSE_DIR,
     REPO,
@@ -300,3 +301,52 @@ class TestServiceSettings:
             assert settings.kafka_bootstrap_servers == "kafka-0:9092"
             assert settings.auth_url == "http://auth_service:8003"
             assert settings.redis_url.startswith("redis://:")
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """PyYAML plus compose's merge tags (!reset, !override)."""
+
+
+def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: {"!reset": _plain(loader, node)})
+_ComposeLoader.add_constructor("!override", _plain)
+
+
+class TestScaledGateway:
+    OVERRIDE = COMPOSE_DIR / "gateway-scaled.yml"
+    NGINX = COMPOSE_DIR / "nginx" / "gateway.conf"
+
+    def _override(self) -> dict[str, Any]:
+        return yaml.load(self.OVERRIDE.read_text(), Loader=_ComposeLoader)  # type: ignore[no-any-return]
+
+    def test_replicas_give_up_the_port_to_one_balancer(self, compose: dict[str, Any]) -> None:
+        override = self._override()["services"]
+        assert override["notify_ws_service"]["ports"] == {"!reset": []}
+        assert override["gateway-lb"]["ports"] == ["8001:8001"]
+        assert override["gateway-lb"]["networks"] == ["suite"]
+        assert set(override) <= set(compose["services"]) | {"gateway-lb"}
+        source = override["gateway-lb"]["volumes"][0].split(":")[0]
+        assert (COMPOSE.parent / source).resolve() == self.NGINX  # relative to the first file
+
+    def test_balancer_passes_websockets_to_every_replica(self) -> None:
+        conf = self.NGINX.read_text()
+        alias = self._override()["services"]["notify_ws_service"]["networks"]["suite"]["aliases"]
+        assert f"http://{alias[0]}:8001" in conf
+        assert "proxy_set_header Upgrade $http_upgrade" in conf
+        assert "proxy_http_version 1.1" in conf
+        assert "resolver 127.0.0.11" in conf
+
+    def test_balancer_never_logs_the_query_string(self) -> None:
+        conf = self.NGINX.read_text()
+        log_format = conf[conf.index("log_format") : conf.index(";", conf.index("log_format"))]
+        for leaky in ("$request ", "$request_uri", "$args", "$query_string", '$request"'):
+            assert leaky not in log_format
+        assert "access_log /dev/stdout gateway;" in conf
+        assert "error_log /dev/stderr crit;" in conf
