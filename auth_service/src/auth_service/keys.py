@@ -12,7 +12,11 @@ log = get_logger(__name__)
 def load_signing_key(settings: Settings) -> SigningKey:
     """The configured PEM, else (outside production) a key kept under ``var/``."""
     if settings.signing_key_pem is not None:
-        return SigningKey.from_pem(settings.signing_key_pem.get_secret_value().encode())
+        pem = settings.signing_key_pem.get_secret_value()
+        if "\n" not in pem:
+            # Environments that cannot hold a multi-line value pass it with "\n" escapes.
+            pem = pem.replace("\\n", "\n")
+        return SigningKey.from_pem(pem.encode())
     if settings.is_production:  # the settings refuse this already; never sign with a temp key
         raise RuntimeError("AUTH_SIGNING_KEY_PEM is required in production")
     created = not settings.signing_key_path.exists()

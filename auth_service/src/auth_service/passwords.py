@@ -23,7 +23,7 @@ class Passwords:
         )
         self._limiter = anyio.CapacityLimiter(settings.password_hash_concurrency)
         self._min_length = settings.password_min_length
-        self._max_length = settings.password_max_length
+        self.max_length = settings.password_max_length
         # Verified against when the account does not exist, so a login for an unknown
         # email takes as long as one with a wrong password (no account enumeration).
         self._dummy_hash = self._hasher.hash("not a password of anyone")
@@ -31,8 +31,8 @@ class Passwords:
     def check_policy(self, password: str, *, email: str) -> None:
         if len(password) < self._min_length:
             raise WeakPassword(f"the password needs at least {self._min_length} characters")
-        if len(password) > self._max_length:
-            raise WeakPassword(f"the password may have at most {self._max_length} characters")
+        if len(password) > self.max_length:
+            raise WeakPassword(f"the password may have at most {self.max_length} characters")
         lowered = password.strip().lower()
         local_part = email.lower().partition("@")[0]
         if lowered in (email.lower(), local_part):

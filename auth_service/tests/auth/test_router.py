@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -51,6 +53,20 @@ class TestRegister:
         assert first.status_code == 201
         assert again.status_code == 409
         assert again.json()["error"] == "EmailTaken"
+
+    async def test_concurrent_registrations_of_one_email_make_one_account(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        email = unique_email("race")
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/api/v1/auth/register", json={"email": email, "password": GOOD_PASSWORD}
+                )
+                for _ in range(4)
+            )
+        )
+        assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
 
     @pytest.mark.parametrize(
         ("password", "reason"),
@@ -126,6 +142,13 @@ class TestLogin:
         response = await login(client, unique_email("nobody"), GOOD_PASSWORD)
         assert response.status_code == 401
         assert response.json()["detail"] == "invalid email or password"
+
+    async def test_an_overlong_password_is_refused_unhashed(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        user = await register_and_login(str(client.base_url))
+        response = await login(client, user.email, "x" * 100_000)
+        assert response.status_code == 401
 
     async def test_repeated_failures_are_throttled(self, client: httpx.AsyncClient) -> None:
         user = await register_and_login(str(client.base_url))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.auth import repository as sessions
@@ -19,7 +20,7 @@ from auth_service.errors import (
     InvalidToken,
     RefreshTokenReused,
 )
-from auth_service.models import LoginSession, OutboxEvent, User
+from auth_service.models import EMAIL_MAX_LENGTH, LoginSession, OutboxEvent, User
 from auth_service.passwords import Passwords
 from auth_service.throttle import LoginThrottle
 from auth_service.tokens import Tokens, new_token_id
@@ -62,7 +63,11 @@ async def register(
     if user_id is not None:
         user.id = user_id
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A concurrent registration of the same email won the race for the unique index.
+        raise EmailTaken() from exc
     record_event(
         session,
         OutboxEvent,
@@ -88,6 +93,9 @@ async def login(
     client_address: str | None,
 ) -> TokenPair:
     email = email.strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH or len(password) > passwords.max_length:
+        # Cannot match any account; refused before spending a hash on it.
+        raise InvalidCredentials()
     retry_after = await throttle.retry_after(email, client_address)
     if retry_after is not None:
         log.warning("login.throttled", client_address=client_address)
