@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -105,3 +106,29 @@ async def nothing_within(ws: ClientConnection, seconds: float) -> bool:
 
 
 __all__ = ["close_code", "connect", "notification", "receive_json", "serve_gateway"]
+
+
+async def read_topic(bootstrap: str, topic: str, count: int) -> list[ConsumerRecord[bytes, bytes]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    seen: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(40):
+            while len(seen) < count:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    seen.extend(records)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def frames_until_recovered(ws: ClientConnection, timeout: float = 30) -> list[Any]:
+    frames = []
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = json.loads(await ws.recv())
+            frames.append(frame)
+            if frame.get("type") == "recovered":
+                return frames
