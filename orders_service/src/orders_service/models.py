@@ -1,0 +1,51 @@
+"""Tables of the orders database: orders and the outbox of their events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from sqlalchemy import DateTime, Enum, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base, utcnow
+from shared.events.outbox import OutboxMixin
+
+CUSTOMER_MAX = 200
+
+
+class OrderStatus(StrEnum):
+    CREATED = "created"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer: Mapped[str] = mapped_column(String(CUSTOMER_MAX))
+    status: Mapped[OrderStatus] = mapped_column(
+        Enum(
+            OrderStatus,
+            name="order_status",
+            native_enum=False,
+            length=16,
+            create_constraint=True,
+            values_callable=lambda statuses: [s.value for s in statuses],
+        ),
+        index=True,
+    )
+    # None: an anonymous order (the seed's open flow), visible to everyone.
+    owner_id: Mapped[UUID | None] = mapped_column(Uuid, index=True)
+    # Bumped by every status change; lets clients spot a concurrent change.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxEvent(OutboxMixin, Base):
+    __tablename__ = "outbox"

@@ -1,0 +1,70 @@
+"""What REST and the socket both call: one transaction per change, then the broadcast.
+
+The order and its outbox event commit together; only then does the change go out to
+sockets and the relay get woken, so REST, broadcasts and ``orders.events`` agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orders_service.broadcast.bus import Bus
+from orders_service.broadcast.messages import OrderBroadcast
+from orders_service.models import Order, OrderStatus
+from orders_service.orders import service
+from orders_service.orders.service import Actor
+from shared.db import session_scope
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class OrderOperations:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        bus: Bus,
+        topic: str,
+        on_commit: Callable[[], None],
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._bus = bus
+        self._topic = topic
+        self._on_commit = on_commit
+
+    async def create(self, *, customer: str, actor: Actor) -> Order:
+        async with session_scope(self._sessionmaker) as session:
+            order = await service.create_order(
+                session, customer=customer, actor=actor, topic=self._topic
+            )
+        log.info("order.created", order_id=order.id, owned=order.owner_id is not None)
+        self._committed(OrderBroadcast.of("order_created", order))
+        return order
+
+    async def change_status(self, *, order_id: int, status: OrderStatus, actor: Actor) -> Order:
+        async with session_scope(self._sessionmaker) as session:
+            order, previous = await service.change_status(
+                session, order_id=order_id, target=status, actor=actor, topic=self._topic
+            )
+        log.info("order.status_changed", order_id=order.id, previous=previous, status=order.status)
+        self._committed(OrderBroadcast.of("order_status_changed", order))
+        return order
+
+    async def get(self, *, order_id: int, actor: Actor) -> Order:
+        async with self._sessionmaker() as session:
+            return await service.get_order(session, order_id=order_id, actor=actor)
+
+    async def list(
+        self, *, actor: Actor, status: OrderStatus | None, limit: int, offset: int
+    ) -> tuple[list[Order], int]:
+        async with self._sessionmaker() as session:
+            return await service.list_orders(
+                session, actor=actor, status=status, limit=limit, offset=offset
+            )
+
+    def _committed(self, message: OrderBroadcast) -> None:
+        self._on_commit()
+        self._bus.publish(message)

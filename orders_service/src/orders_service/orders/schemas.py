@@ -1,0 +1,54 @@
+"""Request and response shapes; field limits live here so REST and the socket agree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from orders_service.models import CUSTOMER_MAX, OrderStatus
+
+PAGE_LIMIT_MAX = 100
+PAGE_LIMIT_DEFAULT = 50
+
+Customer = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CUSTOMER_MAX)
+]
+OrderId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1, examples=[1])]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class OrderCreate(Schema):
+    customer: Customer = Field(examples=["Yulia"])
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"customer": "Yulia"}]})
+
+
+class OrderStatusUpdate(Schema):
+    status: OrderStatus = Field(examples=[OrderStatus.PAID])
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "paid"}]})
+
+
+class OrderRead(Schema):
+    id: int = Field(examples=[1])
+    customer: str = Field(examples=["Yulia"])
+    status: OrderStatus = Field(examples=[OrderStatus.CREATED])
+    owner_id: UUID | None = Field(
+        default=None, description="The user who created it; null for an anonymous order"
+    )
+    version: int = Field(examples=[1], description="Incremented by every status change")
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderPage(Schema):
+    items: list[OrderRead]
+    total: int = Field(examples=[1], description="Orders matching the filter")
+    limit: int = Field(examples=[PAGE_LIMIT_DEFAULT])
+    offset: int = Field(examples=[0])

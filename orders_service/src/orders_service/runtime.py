@@ -1,0 +1,85 @@
+"""Every client the service holds, started and stopped by the app's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from orders_service.broadcast.bus import Bus, RedisBus
+from orders_service.broadcast.hub import Hub
+from orders_service.config import Settings
+from orders_service.database import ping
+from orders_service.models import OutboxEvent
+from orders_service.orders.operations import OrderOperations
+from shared.auth.jwks import JwksVerifier
+from shared.db import create_engine, create_sessionmaker
+from shared.events.outbox import OutboxRelay
+from shared.kafka import ResilientProducer
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine = create_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
+        self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
+        self.http = httpx.AsyncClient()
+        self.verifier = JwksVerifier(
+            settings.auth_url,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            client=self.http,
+        )
+        self.producer = ResilientProducer(
+            settings.kafka_bootstrap_servers,
+            enable_idempotence=settings.kafka_enable_idempotence,
+            client_id=settings.kafka_client_id,
+            topics=[settings.events_topic] if settings.create_topics else (),
+        )
+        self.relay = OutboxRelay(
+            self.sessionmaker,
+            OutboxEvent,
+            self.producer,
+            poll_interval=settings.relay_poll_interval,
+        )
+        self.hub = Hub()
+        self.redis: Redis | None = None
+        if settings.redis_url:
+            self.redis = Redis.from_url(settings.redis_url)
+            self.bus: Bus = RedisBus(self.hub, self.redis, settings.redis_channel)
+        else:
+            self.bus = Bus(self.hub)
+        self.operations = OrderOperations(
+            self.sessionmaker,
+            bus=self.bus,
+            topic=settings.events_topic,
+            on_commit=self.relay.wake,
+        )
+
+    async def start(self) -> None:
+        await self.bus.start()
+        self.producer.start()
+        self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.producer.stop()
+        await self.bus.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.http.aclose()
+        await self.engine.dispose()
+
+    def readiness(self) -> Mapping[str, Callable[[], Awaitable[None]]]:
+        checks: dict[str, Callable[[], Awaitable[None]]] = {
+            "database": partial(ping, self.engine),
+            "kafka": self.producer.check,
+        }
+        if self.redis is not None:
+            checks["redis"] = self.bus.check
+        return checks
