@@ -1,0 +1,77 @@
+"""Two gateway instances, one consumer group, Redis in between: each record is consumed
+and stored once and reaches the user's sockets on both instances."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from shared.testing.auth_service import register_and_login
+from tests.conftest import SettingsFactory
+from tests.support import (
+    close_code,
+    connect,
+    notification,
+    nothing_within,
+    receive_json,
+    serve_gateway,
+)
+
+
+class TestTwoInstances:
+    async def test_every_notification_reaches_both_instances_sockets_once(
+        self,
+        auth_service_url: str,
+        redis_url: str,
+        make_settings: SettingsFactory,
+        producer: AIOKafkaProducer,
+    ) -> None:
+        user = await register_and_login(auth_service_url)
+        other = await register_and_login(auth_service_url)
+        settings = make_settings(redis_url=redis_url)
+        async with (
+            serve_gateway(settings) as first,
+            serve_gateway(settings) as second,
+            connect(first.ws_url(user.access_token)) as on_first,
+            connect(second.ws_url(user.access_token)) as on_second,
+            connect(second.ws_url(other.access_token)) as stranger,
+        ):
+            # Unkeyed records spread over the partitions, so both instances consume some.
+            sent = {f"n{n}" for n in range(12)}
+            for body in sorted(sent):
+                await producer.send_and_wait(
+                    settings.notification_topic, notification(user.id, "t", body)
+                )
+            for ws in (on_first, on_second):
+                got = {(await receive_json(ws))["body"] for _ in sent}
+                assert got == sent
+                assert await nothing_within(ws, 1.0)
+            assert await nothing_within(stranger, 0.2)
+            async with httpx.AsyncClient(base_url=first.base_url, headers=user.headers) as c:
+                items = (await c.get("/api/v1/notify/notifications?limit=100")).json()["items"]
+            assert sorted(i["body"] for i in items) == sorted(sent)
+
+    async def test_the_socket_cap_holds_across_instances(
+        self, auth_service_url: str, redis_url: str, make_settings: SettingsFactory
+    ) -> None:
+        user = await register_and_login(auth_service_url)
+        settings = make_settings(redis_url=redis_url, max_sockets_per_user=2)
+        async with (
+            serve_gateway(settings, wait_consuming=False) as first,
+            serve_gateway(settings, wait_consuming=False) as second,
+            connect(first.ws_url(user.access_token)),
+            connect(second.ws_url(user.access_token)),
+        ):
+            async with connect(second.ws_url(user.access_token)) as third:
+                assert (await close_code(third))[0] == 4429
+            async with connect(first.ws_url(user.access_token)) as fourth:
+                assert (await close_code(fourth))[0] == 4429
+        # Closed sockets give their places back.
+        async with (
+            serve_gateway(settings, wait_consuming=False) as again,
+            connect(again.ws_url(user.access_token)) as ws,
+        ):
+            await asyncio.sleep(0)
+            assert await nothing_within(ws, 0.3)
