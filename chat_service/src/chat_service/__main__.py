@@ -1,0 +1,48 @@
+"""``python -m chat_service migrate | serve | seed-demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import uvicorn
+
+from chat_service.config import get_settings
+from chat_service.demo import load_demo_chats
+from chat_service.schema import upgrade
+from shared.logging import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chat_service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply the database migrations (alembic upgrade head)")
+    commands.add_parser("serve", help="run the HTTP and WebSocket server on CHAT_HOST:CHAT_PORT")
+    commands.add_parser("seed-demo", help="load seed 000's demo chats (refused in production)")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    if args.command == "migrate":
+        upgrade(settings.database_url)
+    elif args.command == "serve":
+        uvicorn.run(
+            "chat_service.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            ws_per_message_deflate=False,
+            ws_max_size=settings.ws_max_frame_bytes,
+            log_config=None,
+        )
+    elif args.command == "seed-demo":
+        if settings.is_production:
+            print("refusing to load demo chats in production", file=sys.stderr)
+            return 2
+        asyncio.run(load_demo_chats(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

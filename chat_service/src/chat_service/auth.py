@@ -1,0 +1,28 @@
+"""Turning an access token into an :class:`Actor`, for REST and sockets alike."""
+
+from __future__ import annotations
+
+from chat_service.context import Actor
+from chat_service.state import Verifier
+from shared.auth.tokens import TokenClaims, TokenError
+from shared.errors import ServiceUnavailable, Unauthorized
+
+KEYS_UNAVAILABLE = "signing keys unavailable"
+
+
+async def verify_token(verifier: Verifier, token: str | None) -> TokenClaims:
+    """Raises Unauthorized for a missing or bad token, ServiceUnavailable when the keys
+    cannot be fetched from auth_service (never lets an unchecked token through)."""
+    if not token:
+        raise Unauthorized("missing access token")
+    try:
+        return await verifier.verify(token)
+    except TokenError as exc:
+        if str(exc) == KEYS_UNAVAILABLE:
+            raise ServiceUnavailable("cannot verify tokens right now; try again later") from exc
+        raise Unauthorized(str(exc)) from exc
+
+
+async def authenticate(verifier: Verifier, token: str | None) -> tuple[Actor, TokenClaims]:
+    claims = await verify_token(verifier, token)
+    return Actor.from_claims(claims), claims

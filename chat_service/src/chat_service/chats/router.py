@@ -1,0 +1,76 @@
+"""REST: chats and members."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+
+from chat_service.chats import service
+from chat_service.chats.schemas import ChatCreate, ChatList, ChatRead, ChatUpdate, MembersAdd
+from chat_service.dependencies import WorkDep
+from chat_service.models import NAME_MAX
+
+router = APIRouter(prefix="/api/v1/chats", tags=["chats"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such chat, or you are not in it"}
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "You are a member but may not do this"}
+}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a chat")
+async def create_chat(body: ChatCreate, work: WorkDep) -> ChatRead:
+    return await service.create_chat(work, body)
+
+
+@router.get("", summary="My chats with last message and unread count; search by name")
+async def list_chats(
+    work: WorkDep,
+    q: Annotated[str | None, Query(max_length=NAME_MAX, description="Part of the name")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ChatList:
+    return await service.list_chats(work, query=q, limit=limit, offset=offset)
+
+
+@router.get("/{chat_id}", summary="A chat and its members", responses=NOT_FOUND)
+async def get_chat(chat_id: UUID, work: WorkDep) -> ChatRead:
+    return await service.get_chat(work, chat_id)
+
+
+@router.patch("/{chat_id}", summary="Rename (owner)", responses={**NOT_FOUND, **FORBIDDEN})
+async def rename_chat(chat_id: UUID, body: ChatUpdate, work: WorkDep) -> ChatRead:
+    return await service.rename_chat(work, chat_id, body.name)
+
+
+@router.delete(
+    "/{chat_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete the chat with its members and messages (owner)",
+    responses={**NOT_FOUND, **FORBIDDEN},
+)
+async def delete_chat(chat_id: UUID, work: WorkDep) -> Response:
+    await service.delete_chat(work, chat_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{chat_id}/members",
+    summary="Add members (owner); a private chat becomes a group",
+    responses={**NOT_FOUND, **FORBIDDEN},
+)
+async def add_members(chat_id: UUID, body: MembersAdd, work: WorkDep) -> ChatRead:
+    return await service.add_members(work, chat_id, body.user_ids)
+
+
+@router.delete(
+    "/{chat_id}/members/{user_id}",
+    summary="Remove a member: yourself, or anyone as the owner or a superuser",
+    responses={**NOT_FOUND, **FORBIDDEN, 409: {"description": "The owner cannot leave"}},
+)
+async def remove_member(chat_id: UUID, user_id: UUID, work: WorkDep) -> ChatRead:
+    return await service.remove_members(work, chat_id, [user_id])

@@ -1,0 +1,69 @@
+"""Chat shapes, shared by REST, the WebSocket protocols and the AsyncAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import Field
+
+from chat_service.messages.schemas import MessageRead
+from chat_service.models import NAME_MAX, ChatType, Role
+from chat_service.schemas import InputSchema, Schema
+
+MEMBERS_PER_REQUEST = 1000
+
+
+class ChatCreate(InputSchema):
+    name: str = Field(min_length=1, max_length=NAME_MAX, examples=["TestChat3"])
+    member_ids: list[UUID] = Field(
+        default_factory=list,
+        max_length=MEMBERS_PER_REQUEST,
+        description="Who joins besides you. One other person makes a private chat; "
+        "more (or none) a group.",
+    )
+
+
+class ChatUpdate(InputSchema):
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+
+
+class MembersAdd(InputSchema):
+    user_ids: list[UUID] = Field(min_length=1, max_length=MEMBERS_PER_REQUEST)
+
+
+class MemberRead(Schema):
+    user_id: UUID
+    role: Role
+    display_name: str
+    last_read_seq: int
+    joined_at: datetime
+
+
+class ChatRead(Schema):
+    id: UUID
+    name: str
+    type: ChatType
+    owner_id: UUID
+    created_at: datetime
+    last_seq: int
+    members: list[MemberRead]
+
+
+class ChatSummary(Schema):
+    id: UUID
+    name: str
+    type: ChatType
+    owner_id: UUID
+    created_at: datetime
+    updated_at: datetime
+    last_seq: int
+    member_count: int
+    last_read_seq: int = Field(description="Your read position.")
+    unread_count: int = Field(description="Messages of others after your read position.")
+    last_message: MessageRead | None
+
+
+class ChatList(Schema):
+    items: list[ChatSummary]
+    has_more: bool

@@ -1,0 +1,52 @@
+"""chat_service settings (env prefix ``CHAT_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.config import ServiceSettings
+
+# The Swagger pages of every local service may call this one.
+LOCAL_ORIGINS = [
+    f"http://{host}:{port}"
+    for host in ("localhost", "127.0.0.1")
+    for port in (8000, 8001, 8002, 8003)
+]
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CHAT_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    port: int = 8002
+    database_url: str = "sqlite+aiosqlite:///var/chat_service.db"
+    kafka_client_id: str = "chat_service"
+    # Off only in tests that do not look at Kafka: the outbox then keeps its rows.
+    kafka_enabled: bool = True
+    cors_origins: list[str] = Field(default_factory=lambda: list(LOCAL_ORIGINS))
+    # Where users reach this service; invite links are built on it.
+    public_url: str = "http://localhost:8002"
+    # Redis channels are named ``{prefix}user:{id}``; tests give each app its own prefix.
+    redis_channel_prefix: str = "chat:"
+
+    ws_max_frame_bytes: int = Field(default=65536, ge=1024)
+    ws_frames_per_second: float = Field(default=20.0, gt=0)
+    ws_frame_burst: float = Field(default=40.0, ge=1)
+    # Frames refused in a row for the rate before the socket is closed with 4429.
+    ws_flood_strikes: int = Field(default=20, ge=1)
+    ws_max_sockets_per_user: int = Field(default=20, ge=1)
+    # Frames queued for one slow socket before it is dropped.
+    ws_send_queue: int = Field(default=1000, ge=10)
+    # Seconds a socket may outlive its token before it is closed with 4401.
+    ws_token_grace_seconds: int = Field(default=30, ge=0)
+
+    invite_default_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,67 @@
+"""Who acts, and the unit of work every REST request and WebSocket action runs in.
+
+A :class:`Work` is one transaction plus what must happen after it commits: outbox rows
+are written inside it (so Kafka sees exactly what was committed), socket frames are
+collected and delivered only once the commit succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat_service.models import OutboxEvent
+from chat_service.realtime.frames import Delivery, event_frame
+from shared.auth.tokens import TokenClaims
+from shared.events.outbox import record_event
+from shared.events.topics import CHAT_EVENTS
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: UUID
+    display_name: str = ""
+    is_superuser: bool = False
+
+    @classmethod
+    def from_claims(cls, claims: TokenClaims) -> Actor:
+        return cls(
+            user_id=claims.user_id,
+            display_name=claims.display_name or claims.email,
+            is_superuser=claims.is_superuser,
+        )
+
+
+@dataclass
+class Work:
+    session: AsyncSession
+    actor: Actor
+    deliveries: list[Delivery] = field(default_factory=list)
+    events_recorded: int = 0
+
+    def record(self, event_type: str, *, chat_id: UUID, data: dict[str, Any]) -> None:
+        """Stage ``chat.<event_type>`` on chat.events, keyed by the chat, in this transaction."""
+        record_event(
+            self.session,
+            OutboxEvent,
+            topic=CHAT_EVENTS,
+            key=chat_id,
+            type=f"chat.{event_type}",
+            data=data,
+            actor_id=self.actor.user_id,
+        )
+        self.events_recorded += 1
+
+    def push(
+        self, event: str, *, chat_id: UUID, audience: Iterable[UUID], data: dict[str, Any]
+    ) -> None:
+        """Queue a socket event for ``audience``; sent after the commit."""
+        self.deliveries.append(
+            Delivery(
+                user_ids=tuple(dict.fromkeys(audience)), frame=event_frame(event, chat_id, data)
+            )
+        )

@@ -1,0 +1,56 @@
+"""chat_service's errors. REST bodies and WebSocket error frames both come from these."""
+
+from __future__ import annotations
+
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound
+
+
+class ChatNotFound(NotFound):
+    """No such chat, or one the caller may not see: outsiders learn nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("no such chat")
+
+
+class MessageNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such message in this chat")
+
+
+class MemberNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such member in this chat")
+
+
+class InviteNotFound(NotFound):
+    def __init__(self, detail: str = "no such invite") -> None:
+        super().__init__(detail)
+
+
+class NotChatOwner(Forbidden):
+    def __init__(self, detail: str = "only the chat's owner may do this") -> None:
+        super().__init__(detail)
+
+
+class NotChatMember(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("only members of the chat may do this")
+
+
+class NotMessageSender(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("only the sender may change or delete a message")
+
+
+class OwnerCannotLeave(Conflict):
+    def __init__(self) -> None:
+        super().__init__("the owner cannot leave the chat; delete it instead")
+
+
+class MessageDeleted(Conflict):
+    def __init__(self) -> None:
+        super().__init__("the message was deleted")
+
+
+class InvalidRequest(BadRequest):
+    """A WebSocket frame whose fields do not validate (REST answers 422 instead)."""

@@ -1,0 +1,1 @@
+"""Invite links: the owner makes one, whoever holds it joins."""

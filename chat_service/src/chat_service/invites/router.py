@@ -1,0 +1,41 @@
+"""REST: invite links."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from chat_service.chats.schemas import ChatRead
+from chat_service.dependencies import State, WorkDep
+from chat_service.invites import service
+from chat_service.invites.schemas import InviteCreate, InvitePreview, InviteRead
+
+router = APIRouter(prefix="/api/v1", tags=["invites"])
+
+
+@router.post(
+    "/chats/{chat_id}/invites",
+    status_code=status.HTTP_201_CREATED,
+    summary="Make an invite link (owner)",
+)
+async def create_invite(
+    chat_id: UUID, body: InviteCreate, work: WorkDep, state: State
+) -> InviteRead:
+    return await service.create_invite(
+        work,
+        chat_id,
+        body,
+        default_ttl=state.settings.invite_default_ttl_seconds,
+        public_url=state.settings.public_url,
+    )
+
+
+@router.get("/invites/{token}", summary="Where an invite leads")
+async def preview_invite(token: str, work: WorkDep) -> InvitePreview:
+    return await service.preview_invite(work, token)
+
+
+@router.post("/invites/{token}/accept", summary="Join the chat of an invite")
+async def accept_invite(token: str, work: WorkDep) -> ChatRead:
+    return await service.accept_invite(work, token)

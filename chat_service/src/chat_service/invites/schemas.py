@@ -1,0 +1,34 @@
+"""Invite shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import Field
+
+from chat_service.schemas import InputSchema, Schema
+
+
+class InviteCreate(InputSchema):
+    expires_in_seconds: int | None = Field(
+        default=None, ge=60, le=30 * 24 * 3600, description="Default: seven days."
+    )
+    max_uses: int | None = Field(default=None, ge=1, le=10000, description="Default: unlimited.")
+
+
+class InviteRead(Schema):
+    token: str
+    chat_id: UUID
+    url: str = Field(description="Share it; whoever opens it while logged in may join.")
+    expires_at: datetime
+    max_uses: int | None
+    uses: int
+
+
+class InvitePreview(Schema):
+    token: str
+    chat_id: UUID
+    chat_name: str
+    member_count: int
+    expires_at: datetime

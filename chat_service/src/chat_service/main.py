@@ -1,0 +1,177 @@
+"""The chat_service application: ``uvicorn --factory chat_service.main:create_app``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from chat_service.chats.router import router as chats_router
+from chat_service.config import Settings, get_settings
+from chat_service.database import make_engine
+from chat_service.invites.router import router as invites_router
+from chat_service.messages.router import router as messages_router
+from chat_service.models import OutboxEvent
+from chat_service.realtime.hub import Hub, LocalHub, RedisHub
+from chat_service.state import ChatState
+from chat_service.ws.docs import router as ws_docs_router
+from chat_service.ws.endpoints import router as ws_router
+from shared.app import ReadinessCheck, install_common
+from shared.auth.jwks import JwksVerifier
+from shared.db import create_sessionmaker
+from shared.events.outbox import OutboxRelay
+from shared.events.topics import CHAT_EVENTS
+from shared.kafka import ResilientProducer, ensure_topics
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+DESCRIPTION = """
+Private and group chats. Log in with **Authorize** (auth_service issues the token).
+
+- REST here; the same actions over one WebSocket per user at `/ws?token=...`
+  (send `{"action": "help"}` for every action with an example).
+- The original chat's endpoints keep working: `/ws/chat/{chat_id}`, `/create_chat`, `/info`.
+- The WebSocket protocol as AsyncAPI: [`/asyncapi.json`](/asyncapi.json), rendered at
+  [`/asyncapi`](/asyncapi).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="chat_service",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings),
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    install_common(app, cors_origins=settings.cors_origins)
+    app.include_router(chats_router)
+    app.include_router(messages_router)
+    app.include_router(invites_router)
+    app.include_router(ws_router)
+    app.include_router(ws_docs_router)
+    _login_at_auth_service(app, settings.auth_url)
+    return app
+
+
+def _login_at_auth_service(app: FastAPI, auth_url: str) -> None:
+    """Swagger's "Authorize" posts the login form to auth_service, which issues tokens."""
+    token_url = auth_url.rstrip("/") + "/api/v1/auth/login"
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemes = schema.get("components", {}).get("securitySchemes", {})
+            for scheme in schemes.values():
+                password = scheme.get("flows", {}).get("password")
+                if password is not None:
+                    password["tokenUrl"] = token_url
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        http = httpx.AsyncClient()
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        hub: Hub = (
+            RedisHub(redis, prefix=settings.redis_channel_prefix)
+            if redis is not None
+            else LocalHub()
+        )
+        producer = relay = None
+        if settings.kafka_enabled:
+            producer = ResilientProducer(
+                settings.kafka_bootstrap_servers,
+                enable_idempotence=settings.kafka_enable_idempotence,
+                client_id=settings.kafka_client_id,
+            )
+            relay = OutboxRelay(sessionmaker, OutboxEvent, producer)
+        state = ChatState(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            verifier=JwksVerifier(
+                settings.auth_url,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                client=http,
+            ),
+            hub=hub,
+            http=http,
+            redis=redis,
+            producer=producer,
+            relay=relay,
+        )
+        app.state.chat = state
+        app.state.readiness = _readiness(state)
+        await hub.start()
+        topics: asyncio.Task[None] | None = None
+        if producer is not None and relay is not None:
+            producer.start()
+            relay.start()
+            topics = asyncio.create_task(_create_topics(producer, settings), name="chat-topics")
+        log.info("chat_service.started", port=settings.port, environment=settings.environment)
+        try:
+            yield
+        finally:
+            if topics is not None:
+                topics.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await topics
+            if relay is not None:
+                await relay.stop()
+            if producer is not None:
+                await producer.stop()
+            await hub.stop()
+            if redis is not None:
+                await redis.aclose()
+            await http.aclose()
+            await engine.dispose()
+
+    return lifespan
+
+
+def _readiness(state: ChatState) -> dict[str, ReadinessCheck]:
+    async def database() -> None:
+        async with state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    checks: dict[str, ReadinessCheck] = {"database": database}
+    if state.producer is not None:
+        checks["kafka"] = state.producer.check
+    if state.redis is not None:
+        redis = state.redis
+
+        async def ping_redis() -> None:
+            await redis.ping()
+
+        checks["redis"] = ping_redis
+    return checks
+
+
+async def _create_topics(producer: ResilientProducer, settings: Settings) -> None:
+    """Create chat.events once the broker answers (it may come up after this service)."""
+    while True:
+        try:
+            await producer.wait_ready(timeout=3600)
+            await ensure_topics(settings.kafka_bootstrap_servers, [CHAT_EVENTS])
+            return
+        except Exception as exc:
+            log.warning("kafka.topics_not_created", error=repr(exc))
+            await asyncio.sleep(5)

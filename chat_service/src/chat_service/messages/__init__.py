@@ -1,0 +1,1 @@
+"""Messages: send (idempotent, gap-free seq), page, edit, delete, read marks."""

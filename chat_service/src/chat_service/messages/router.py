@@ -1,0 +1,85 @@
+"""REST: messages and read marks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+
+from chat_service.dependencies import WorkDep
+from chat_service.messages import service
+from chat_service.messages.schemas import (
+    PAGE_MAX,
+    MessageCreate,
+    MessagePage,
+    MessageRead,
+    MessageUpdate,
+    ReadMark,
+    ReadState,
+)
+
+router = APIRouter(prefix="/api/v1/chats/{chat_id}", tags=["messages"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such chat (or message), or you are not in the chat"}
+}
+
+
+@router.post(
+    "/messages",
+    status_code=status.HTTP_201_CREATED,
+    summary="Send a message (idempotent by client_message_id)",
+    responses={
+        200: {"model": MessageRead, "description": "A retry: the original message"},
+        **NOT_FOUND,
+    },
+)
+async def send_message(
+    chat_id: UUID, body: MessageCreate, work: WorkDep, response: Response
+) -> MessageRead:
+    result = await service.send_message(work, chat_id, body)
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return result.message
+
+
+@router.get(
+    "/messages",
+    summary="History in seq order: the newest page, before_seq (older) or after_seq "
+    "(catch-up after a reconnect)",
+    responses=NOT_FOUND,
+)
+async def get_messages(
+    chat_id: UUID,
+    work: WorkDep,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
+) -> MessagePage:
+    return await service.get_messages(
+        work, chat_id, before_seq=before_seq, after_seq=after_seq, limit=limit
+    )
+
+
+@router.patch("/messages/{message_id}", summary="Edit your message", responses=NOT_FOUND)
+async def edit_message(
+    chat_id: UUID, message_id: UUID, body: MessageUpdate, work: WorkDep
+) -> MessageRead:
+    return await service.edit_message(work, chat_id, message_id, body.text)
+
+
+@router.delete(
+    "/messages/{message_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete your message",
+    responses=NOT_FOUND,
+)
+async def delete_message(chat_id: UUID, message_id: UUID, work: WorkDep) -> Response:
+    await service.delete_messages(work, chat_id, message_ids=[message_id])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/read", summary="Mark everything up to seq as read", responses=NOT_FOUND)
+async def read_messages(chat_id: UUID, body: ReadMark, work: WorkDep) -> ReadState:
+    return await service.read_messages(work, chat_id, body.seq)

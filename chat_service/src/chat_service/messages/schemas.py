@@ -1,0 +1,67 @@
+"""Message shapes, shared by REST, the WebSocket protocols and the AsyncAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import Field
+
+from chat_service.models import CLIENT_MESSAGE_ID_MAX
+from chat_service.schemas import InputSchema, Schema
+
+TEXT_MAX = 4000
+PAGE_MAX = 200
+
+
+class MessageCreate(InputSchema):
+    text: str = Field(min_length=1, max_length=TEXT_MAX, examples=["Hello world!"])
+    client_message_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=CLIENT_MESSAGE_ID_MAX,
+        description="Your id for this message: a retry with the same id returns the "
+        "original instead of sending twice.",
+        examples=["5b0c6f0e-2f0b-4d7e-a0a4-3c1f7f0e2a11"],
+    )
+
+
+class MessageUpdate(InputSchema):
+    text: str = Field(min_length=1, max_length=TEXT_MAX)
+
+
+class MessageRead(Schema):
+    id: UUID
+    chat_id: UUID
+    seq: int
+    sender_id: UUID
+    client_message_id: str
+    text: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    is_read: bool = Field(description="Every member of the chat has read this message.")
+
+
+class MessagePage(Schema):
+    items: list[MessageRead]
+    has_more: bool = Field(description="More messages lie beyond this page in its direction.")
+    last_seq: int = Field(description="The chat's newest seq.")
+    read_seq: int = Field(description="Every member has read up to this seq.")
+
+
+class ReadMark(InputSchema):
+    seq: int = Field(ge=0, description="Everything up to this seq has been read.")
+
+
+class ReadState(Schema):
+    chat_id: UUID
+    user_id: UUID
+    last_read_seq: int
+    unread_count: int
+    read_seq: int = Field(description="Every member has read up to this seq.")
+
+
+class SendResult(Schema):
+    message: MessageRead
+    duplicate: bool = Field(description="The client_message_id was seen before: the original.")

@@ -1,0 +1,113 @@
+"""The chat database: chats, their members (with read positions), messages, invites.
+
+Read state is one number per member (``last_read_seq``), never a row per member and
+message: a message is read by everyone once the lowest read position reaches its seq.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base, utcnow
+from shared.events.outbox import OutboxMixin
+
+NAME_MAX = 200
+CLIENT_MESSAGE_ID_MAX = 64
+
+
+class ChatType(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    MEMBER = "member"
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    __table_args__ = (CheckConstraint("type IN ('private', 'group')", name="type"),)
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    type: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[UUID] = mapped_column(Uuid)
+    # The seq of the newest message; incremented under the row lock, so gap-free.
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Creation or last message: the order of a user's chat list.
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Member(Base):
+    __tablename__ = "chat_members"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'member')", name="role"),
+        Index("ix_chat_members_user_id", "user_id"),
+    )
+
+    chat_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER.value)
+    # Cached from the member's own token claims; users live in auth_service.
+    display_name: Mapped[str] = mapped_column(String(NAME_MAX), default="")
+    last_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "seq"),
+        # The idempotency key: a retry or a parallel duplicate finds the original.
+        UniqueConstraint("chat_id", "sender_id", "client_message_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
+    chat_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("chats.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    sender_id: Mapped[UUID] = mapped_column(Uuid)
+    client_message_id: Mapped[str] = mapped_column(String(CLIENT_MESSAGE_ID_MAX))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Deleted messages keep their seq (history stays gap-free) and lose their text.
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("chats.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxEvent(OutboxMixin, Base):
+    __tablename__ = "outbox"

@@ -1,0 +1,1 @@
+"""The WebSocket protocols: ``/ws`` (one socket per user) and seed 000's endpoints."""
