@@ -171,19 +171,6 @@ def interpolated_environment(service: Mapping[str, Any], env: Mapping[str, str])
     return {name: interpolate(value, env) for name, value in environment(service).items()}
 
 
-def compose_files() -> list[Path]:
-    return [REPO / "docker-compose.yml", *sorted(COMPOSE_DIR.glob("*.yml"))]
-
-
-def service_of_compose_entry(name: str, entry: Mapping[str, Any]) -> Service | None:
-    """The suite service a compose entry runs (its image is built from a service folder)."""
-    build = entry.get("build")
-    if not isinstance(build, dict):
-        return None
-    dockerfile = Path(str(build.get("dockerfile", "Dockerfile")))
-    return BY_PACKAGE.get(dockerfile.parts[0]) if len(dockerfile.parts) > 1 else None
-
-
 # --- Dockerfiles -----------------------------------------------------------------------
 
 
