@@ -315,7 +315,11 @@ def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     return loader.construct_scalar(node)  # type: ignore[arg-type]
 
 
-_ComposeLoader.add_constructor("!reset", lambda loader, node: {"!reset": _plain(loader, node)})
+def _reset(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return {"!reset": _plain(loader, node)}
+
+
+_ComposeLoader.add_constructor("!reset", _reset)
 _ComposeLoader.add_constructor("!override", _plain)
 
 
