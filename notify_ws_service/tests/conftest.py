@@ -32,27 +32,36 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await producer.stop()
 
 
+def gateway_settings(database_url: str, kafka_bootstrap: str, **overrides: Any) -> Settings:
+    """Settings with a topic, consumer group and Redis prefix of their own."""
+    unique = uuid4().hex[:10]
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "notification_topic": f"notification.send.{unique}",
+        "consumer_group": f"notify-{unique}",
+        "consume_domain_events": False,
+        "redis_url": None,
+        "redis_prefix": f"test-{unique}:",
+        **overrides,
+    }
+    return Settings(**values)
+
+
 @pytest.fixture
 def make_settings(
     database_url: str, kafka_bootstrap: str, request: pytest.FixtureRequest
 ) -> SettingsFactory:
-    """Settings with a topic and a consumer group of this test's own."""
-    unique = uuid4().hex[:10]
+    """One test's settings; every call within the test shares its topic and group."""
+    unique: dict[str, Any] = {}
+    base = gateway_settings(database_url, kafka_bootstrap)
+    for name in ("notification_topic", "consumer_group", "redis_prefix"):
+        unique[name] = getattr(base, name)
+    if "auth_service_url" in request.fixturenames:
+        unique["auth_url"] = request.getfixturevalue("auth_service_url")
 
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "environment": "test",
-            "database_url": database_url,
-            "kafka_bootstrap_servers": kafka_bootstrap,
-            "notification_topic": f"notification.send.{unique}",
-            "consumer_group": f"notify-{unique}",
-            "consume_domain_events": False,
-            "redis_url": None,
-            "redis_prefix": f"test-{unique}:",
-        }
-        if "auth_service_url" in request.fixturenames:
-            values["auth_url"] = request.getfixturevalue("auth_service_url")
-        values.update(overrides)
-        return Settings(**values)
+        return gateway_settings(database_url, kafka_bootstrap, **{**unique, **overrides})
 
     return make
