@@ -1,0 +1,130 @@
+"""chat_service test fixtures: a migrated PostgreSQL database, the real auth_service,
+users with real tokens, and the app served on a real port."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from chat_service.config import Settings
+from chat_service.main import create_app
+from chat_service.schema import upgrade
+from shared.auth.tokens import SigningKey, issue_token
+from shared.config import Environment
+from shared.testing.auth_service import AuthUser, register_and_login
+from shared.testing.server import serve
+from shared.testing.services import fresh_database
+from tests.helpers import Api, Person
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    async with fresh_database(postgres_server_url, "chat_test") as url:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def make_settings(database_url: str, auth_service_url: str) -> MakeSettings:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "environment": Environment.TEST,
+            "database_url": database_url,
+            "auth_url": auth_service_url,
+            "redis_url": None,
+            "kafka_enabled": False,
+            "database_pool_size": 5,
+            **overrides,
+        }
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def settings(make_settings: MakeSettings) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture(scope="session")
+async def chat_url(settings: Settings) -> AsyncIterator[str]:
+    async with serve(create_app(settings), ws_max_size=settings.ws_max_frame_bytes) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def api(chat_url: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=chat_url, timeout=30) as client:
+        yield Api(client, chat_url)
+
+
+@pytest.fixture(scope="session")
+async def people(auth_service_url: str) -> dict[str, Person]:
+    """Users registered once for the session; each test makes its own chats."""
+    names = ["alice", "bob", "carol", "dave", "eve"]
+    users: list[AuthUser] = await asyncio.gather(
+        *(register_and_login(auth_service_url, display_name=name.title()) for name in names)
+    )
+    return {name: Person(user.id, name.title(), user.access_token) for name, user in zip(
+        names, users, strict=True
+    )}
+
+
+@pytest.fixture(scope="session")
+def superuser(auth_service_url: str, tmp_path_factory: pytest.TempPathFactory) -> Person:
+    """auth_service offers no way to register a superuser, so this token is signed with
+    the test auth_service's own key (verified by chat_service through its JWKS)."""
+    found = sorted(Path(tmp_path_factory.getbasetemp()).glob("auth_service*/signing_key.pem"))
+    assert found, "the auth_service fixture's signing key was not found"
+    key = SigningKey.from_pem(found[0].read_bytes())
+    user_id = uuid4()
+    token, _ = issue_token(
+        key,
+        token_type="access",
+        subject=user_id,
+        session_id=uuid4(),
+        issuer="auth_service",
+        audience="suite",
+        ttl_seconds=3600,
+        extra={"email": "root@example.com", "name": "Root", "su": True},
+        now=time.time(),
+    )
+    return Person(user_id, "Root", token)
+
+
+@pytest.fixture
+def alice(people: dict[str, Person]) -> Person:
+    return people["alice"]
+
+
+@pytest.fixture
+def bob(people: dict[str, Person]) -> Person:
+    return people["bob"]
+
+
+@pytest.fixture
+def carol(people: dict[str, Person]) -> Person:
+    return people["carol"]
+
+
+@pytest.fixture
+def dave(people: dict[str, Person]) -> Person:
+    return people["dave"]
+
+
+@pytest.fixture
+def eve(people: dict[str, Person]) -> Person:
+    return people["eve"]
+
+
+def random_user() -> UUID:
+    return uuid4()
