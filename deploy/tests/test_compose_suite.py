@@ -20,9 +20,11 @@ from deploycheck import (
     check_env_against_settings,
     dockerfile_env,
     environment,
+    instantiate,
     interpolate,
     interpolated_environment,
     load_yaml,
+    settings_class,
     variables,
 )
 
@@ -84,6 +86,7 @@ class TestStartOrder:
         migrate = compose["services"][_migrate_name(service)]
         assert migrate["command"] == ["python", "-m", service.package, "migrate"]
         assert migrate["restart"] == "no"
+        assert migrate["healthcheck"] == {"disable": True}  # the image's check is the server's
         assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
         entry = compose["services"][service.package]
         assert "command" not in entry  # the image's CMD: python -m <svc> serve
@@ -109,6 +112,11 @@ class TestStartOrder:
     def test_backing_services_have_health_checks(self, compose: dict[str, Any]) -> None:
         for name in ("postgres", "redis", "kafka-0"):
             assert compose["services"][name]["healthcheck"]["test"], name
+        # Over TCP: during first-start init PostgreSQL answers on its socket only, before
+        # the init script has created the databases.
+        assert (
+            "pg_isready -h 127.0.0.1" in compose["services"]["postgres"]["healthcheck"]["test"][1]
+        )
 
 
 class TestKafka:
@@ -301,6 +309,32 @@ class TestServiceSettings:
             assert settings.kafka_bootstrap_servers == "kafka-0:9092"
             assert settings.auth_url == "http://auth_service:8003"
             assert settings.redis_url.startswith("redis://:")
+
+    @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.package)
+    def test_production_refuses_to_start_without_a_required_setting(
+        self,
+        compose: dict[str, Any],
+        compose_secrets: dict[str, str],
+        service: Service,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
+        """Dropping what compose sets for production is a clear error at start."""
+        cls = settings_class(service)
+        image_env = dockerfile_env(REPO / service.package / "Dockerfile")
+        env = {
+            **{k: v for k, v in image_env.items() if k.startswith(service.prefix)},
+            **interpolated_environment(compose["services"][service.package], compose_secrets),
+        }
+        required = ["DATABASE_URL", "REDIS_URL"]
+        if service.package == "auth_service":
+            required.append("SIGNING_KEY_PEM")
+        for name in required:
+            reduced = {k: v for k, v in env.items() if k != service.prefix + name}
+            with pytest.raises(ValueError, match="refusing to start in production") as error:
+                instantiate(cls, reduced, monkeypatch, tmp_path)
+            assert name in str(error.value)
+            monkeypatch.undo()
 
 
 class _ComposeLoader(yaml.SafeLoader):
