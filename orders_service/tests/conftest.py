@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from orders_service.__main__ import upgrade
 from orders_service.config import Settings
+from shared.devbroker import free_port
 from shared.testing.services import fresh_database
 from tests.support import serve_orders
 
@@ -57,6 +58,8 @@ def make_settings(
             "redis_channel": f"orders-test-{unique}",
             "relay_poll_interval": 0.2,
             "log_level": "WARNING",
+            # Nothing listens there: a token is refused unless a test brings auth_service.
+            "auth_url": f"http://127.0.0.1:{free_port()}",
         }
         if "auth_service_url" in request.fixturenames:
             values["auth_url"] = request.getfixturevalue("auth_service_url")
