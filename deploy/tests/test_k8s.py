@@ -243,3 +243,22 @@ def test_overlays_are_listed_in_their_directory() -> None:
     for target in OVERLAYS:
         kustomization = load_yaml(K8S / "overlays" / target / "kustomization.yaml")
         assert "../../base" in kustomization["resources"]
+
+
+def test_ingress_reaches_every_service_and_logs_no_query_string(
+    built: dict[str, list[dict[str, Any]]],
+) -> None:
+    ingresses = [o for o in built["production"] if o["kind"] == "Ingress"]
+    backends = set()
+    for ingress in ingresses:
+        # ?token= rides in the query string; ingress-nginx would log it.
+        assert (
+            ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/enable-access-log"]
+            == "false"
+        )
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                assert backend["port"] == {"name": "http"}
+                backends.add(backend["name"])
+    assert backends == {s.k8s_name for s in SERVICES}
