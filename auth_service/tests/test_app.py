@@ -4,7 +4,10 @@ the OpenAPI document, and logs that never carry a token or a password."""
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -93,11 +96,39 @@ class TestOpenApi:
         assert "ErrorBody" in document["components"]["schemas"]
 
 
+class TestMetrics:
+    async def test_logins_are_counted(self, client: httpx.AsyncClient) -> None:
+        await register_and_login(str(client.base_url))
+        text = (await client.get("/metrics")).text
+        assert 'auth_logins_total{outcome="succeeded"}' in text
+        assert "auth_registrations_total" in text
+
+
+@pytest.fixture
+def service_logs() -> Iterator[io.StringIO]:
+    """The service's logging set-up for one test, writing into a buffer; the test
+    runner's set-up is restored afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    client_loggers = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    configure_logging(level="DEBUG")
+    buffer = io.StringIO()
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(buffer)
+    # The test's own HTTP client is not the service: its request lines stay out.
+    for name in client_loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    yield buffer
+    root.handlers, root.level = handlers, level
+    for name, client_level in client_loggers.items():
+        logging.getLogger(name).setLevel(client_level)
+
+
 class TestLogs:
     async def test_no_token_or_password_is_logged(
-        self, client: httpx.AsyncClient, capfd: pytest.CaptureFixture[str]
+        self, client: httpx.AsyncClient, service_logs: io.StringIO
     ) -> None:
-        configure_logging(level="DEBUG")
         password = "a secret passphrase 7"
         user = await register_and_login(str(client.base_url), password=password)
         await client.get("/api/v1/auth/verify", params={"token": user.access_token})
@@ -107,7 +138,7 @@ class TestLogs:
         )
         await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
 
-        logged = capfd.readouterr().err
+        logged = service_logs.getvalue()
         assert "/api/v1/auth/verify" in logged  # the access log was captured
         for secret in (user.access_token, user.refresh_token, password, "broken.x.y"):
             assert secret not in logged

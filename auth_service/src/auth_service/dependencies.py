@@ -68,7 +68,7 @@ BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 async def current_user(session: SessionDep, tokens: TokensDep, token: BearerToken) -> User:
     if not token:
         raise Unauthorized()
-    user, _, _ = await service.verify(session, tokens, token=token)
+    user, _ = await service.verify(session, tokens, token=token)
     return user
 
 

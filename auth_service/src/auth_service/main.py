@@ -46,6 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=_lifespan(settings),
         swagger_ui_parameters={"persistAuthorization": True},
+        openapi_tags=[
+            {"name": "auth", "description": "Accounts, sessions and tokens"},
+            {"name": "users", "description": "Profiles and finding people"},
+            {"name": "keys", "description": "Public keys for local token verification"},
+            {"name": "health", "description": "Liveness, readiness"},
+        ],
     )
     install_common(app, cors_origins=settings.cors_origins)
     app.include_router(auth_router)

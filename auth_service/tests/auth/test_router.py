@@ -238,6 +238,18 @@ class TestLogout:
         assert response.status_code == 204
         assert (await verify(client, user.access_token)).status_code == 401
 
+    async def test_the_refresh_token_wins_over_a_dead_access_token(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        user = await register_and_login(str(client.base_url))
+        response = await client.post(
+            "/api/v1/auth/logout",
+            json={"refresh_token": user.refresh_token},
+            headers=bearer("expired.or.garbage"),
+        )
+        assert response.status_code == 204
+        assert (await verify(client, user.access_token)).status_code == 401
+
     async def test_only_that_session_ends(self, client: httpx.AsyncClient) -> None:
         user = await register_and_login(str(client.base_url))
         other = (await login(client, user.email, user.password)).json()

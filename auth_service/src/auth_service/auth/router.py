@@ -116,14 +116,15 @@ async def logout(
     token: BearerToken,
     body: Annotated[LogoutRequest | None, Body()] = None,
 ) -> None:
-    """Send the access token (`Authorization: Bearer`), or the session's refresh token in
-    the body when the access token has expired."""
-    if token:
-        claims = tokens.verify_access(token)
-        session_id, user_id = claims.session_id, claims.user_id
-    elif body is not None and body.refresh_token:
+    """Send the session's refresh token in the body, or its access token as
+    `Authorization: Bearer` (the refresh token wins when both are sent, so an expired
+    access token does not prevent logging out)."""
+    if body is not None and body.refresh_token:
         refresh_claims = tokens.decode_refresh(body.refresh_token)
         session_id, user_id = _uuid(refresh_claims["sid"]), _uuid(refresh_claims["sub"])
+    elif token:
+        claims = tokens.verify_access(token)
+        session_id, user_id = claims.session_id, claims.user_id
     else:
         raise Unauthorized()
     await service.logout(session, session_id=session_id, user_id=user_id)
@@ -142,7 +143,7 @@ async def verify(
     token = handshake_token(request)
     if not token:
         raise Unauthorized()
-    _, verified, _ = await service.verify(session, tokens, token=token)
+    _, verified = await service.verify(session, tokens, token=token)
     response.headers.update(NO_STORE)
     return verified
 

@@ -20,6 +20,7 @@ from auth_service.errors import (
     InvalidToken,
     RefreshTokenReused,
 )
+from auth_service.metrics import LOGINS, REFRESHES, REGISTRATIONS
 from auth_service.models import EMAIL_MAX_LENGTH, LoginSession, OutboxEvent, User
 from auth_service.passwords import Passwords
 from auth_service.throttle import LoginThrottle
@@ -78,6 +79,7 @@ async def register(
         actor_id=user.id,
     )
     session.info[OUTBOX_PENDING] = True
+    REGISTRATIONS.inc()
     log.info("user.registered", user_id=str(user.id))
     return user
 
@@ -95,19 +97,23 @@ async def login(
     email = email.strip().lower()
     if len(email) > EMAIL_MAX_LENGTH or len(password) > passwords.max_length:
         # Cannot match any account; refused before spending a hash on it.
+        LOGINS.labels("failed").inc()
         raise InvalidCredentials()
     retry_after = await throttle.retry_after(email, client_address)
     if retry_after is not None:
+        LOGINS.labels("throttled").inc()
         log.warning("login.throttled", client_address=client_address)
         raise TooManyRequests("too many failed logins; try again later", retry_after=retry_after)
     user = await users.get_by_email(session, email)
     if not await passwords.verify(user.password_hash if user else None, password):
         await throttle.failed(email, client_address)
+        LOGINS.labels("failed").inc()
         log.info("login.failed", client_address=client_address)
         raise InvalidCredentials()
     assert user is not None
     await throttle.succeeded(email)
     if not user.is_active:
+        LOGINS.labels("disabled").inc()
         raise Forbidden("this account is disabled")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash(password)
@@ -121,6 +127,7 @@ async def login(
     )
     session.add(login_session)
     await session.flush()
+    LOGINS.labels("succeeded").inc()
     log.info("login.succeeded", user_id=str(user.id), session_id=str(login_session.id))
     return _pair(tokens, user, login_session)
 
@@ -139,6 +146,7 @@ async def refresh(session: AsyncSession, tokens: Tokens, *, refresh_token: str) 
         raise InvalidToken("session expired")
     if UUID(claims["jti"]) != login_session.refresh_token_id:
         await sessions.revoke(session, login_session, reason="refresh_reuse")
+        REFRESHES.labels("reused").inc()
         log.warning(
             "refresh.reuse_detected",
             session_id=str(login_session.id),
@@ -153,6 +161,7 @@ async def refresh(session: AsyncSession, tokens: Tokens, *, refresh_token: str) 
     login_session.refreshed_at = now
     login_session.expires_at = now + timedelta(seconds=tokens.refresh_ttl)
     await session.flush()
+    REFRESHES.labels("rotated").inc()
     return _pair(tokens, user, login_session)
 
 
@@ -166,7 +175,8 @@ async def logout(session: AsyncSession, *, session_id: UUID, user_id: UUID) -> N
 
 async def verify(
     session: AsyncSession, tokens: Tokens, *, token: str
-) -> tuple[User, VerifiedToken, UUID]:
+) -> tuple[User, VerifiedToken]:
+    """The holder of ``token``, an access token of a session still alive."""
     claims = tokens.verify_access(token)
     found = await sessions.get_with_user(session, claims.session_id)
     if found is None:
@@ -183,7 +193,7 @@ async def verify(
         is_superuser=user.is_superuser,
         exp=claims.exp,
     )
-    return user, verified, login_session.id
+    return user, verified
 
 
 def _pair(tokens: Tokens, user: User, login_session: LoginSession) -> TokenPair:
