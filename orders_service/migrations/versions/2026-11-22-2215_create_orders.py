@@ -25,7 +25,13 @@ def upgrade() -> None:
         sa.Column("customer", sa.String(length=200), nullable=False),
         sa.Column(
             "status",
-            sa.Enum(*STATUSES, name="order_status", native_enum=False, create_constraint=True),
+            sa.Enum(
+                *STATUSES,
+                name="order_status",
+                native_enum=False,
+                length=16,
+                create_constraint=True,
+            ),
             nullable=False,
         ),
         sa.Column("owner_id", sa.Uuid(), nullable=True),

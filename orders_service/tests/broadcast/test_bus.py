@@ -1,0 +1,92 @@
+"""Broadcasts cross instances through Redis, and reach only those allowed to see them."""
+
+from __future__ import annotations
+
+import time
+from uuid import uuid4
+
+import httpx
+
+from orders_service.broadcast.messages import OrderBroadcast
+from shared.auth.tokens import TokenClaims
+from tests.conftest import SettingsFactory
+from tests.support import serve_orders, ws_client
+
+
+def _claims(*, superuser: bool = False) -> TokenClaims:
+    return TokenClaims(
+        user_id=uuid4(),
+        email="someone@example.com",
+        display_name="Someone",
+        is_superuser=superuser,
+        session_id=uuid4(),
+        token_id=uuid4(),
+        exp=int(time.time()) + 600,
+    )
+
+
+class TestScope:
+    def test_anonymous_orders_reach_everyone(self) -> None:
+        message = OrderBroadcast(type="order_created", order_id=1, customer="A", status="created")
+        assert message.visible_to(None)
+        assert message.visible_to(_claims())
+
+    def test_owned_orders_reach_only_the_owner_and_superusers(self) -> None:
+        owner, stranger, admin = _claims(), _claims(), _claims(superuser=True)
+        message = OrderBroadcast(
+            type="order_created",
+            order_id=1,
+            customer="A",
+            status="created",
+            owner_id=owner.user_id,
+        )
+        assert message.visible_to(owner)
+        assert message.visible_to(admin)
+        assert not message.visible_to(stranger)
+        assert not message.visible_to(None)
+
+    def test_the_frame_is_the_seeds_without_the_owner(self) -> None:
+        message = OrderBroadcast(
+            type="order_status_changed",
+            order_id=3,
+            customer="A",
+            status="paid",
+            owner_id=uuid4(),
+        )
+        assert message.frame() == {
+            "type": "order_status_changed",
+            "order_id": 3,
+            "customer": "A",
+            "status": "paid",
+        }
+
+
+class TestAcrossInstances:
+    async def test_a_change_on_one_instance_reaches_sockets_on_another(
+        self, make_settings: SettingsFactory, redis_url: str
+    ) -> None:
+        settings = make_settings(redis_url=redis_url, redis_channel=f"orders-{uuid4().hex}")
+        async with (
+            serve_orders(settings) as first,
+            serve_orders(settings) as second,
+            ws_client(first) as on_first,
+            ws_client(second) as on_second,
+            httpx.AsyncClient(base_url=first, timeout=15) as client,
+        ):
+            ready = await client.get("/readyz")
+            assert ready.json()["checks"]["redis"] == "ok"
+            await client.post("/api/v1/orders", json={"customer": "Yulia"})
+            expected = {
+                "type": "order_created",
+                "order_id": 1,
+                "customer": "Yulia",
+                "status": "created",
+            }
+            assert await on_first.recv() == expected
+            assert await on_second.recv() == expected
+            # The socket on the other instance reads the same order.
+            reply = await on_second.request(
+                {"action": "change_status", "order_id": 1, "status": "paid"}
+            )
+            assert reply["order"]["status"] == "paid"
+            assert (await on_first.recv())["status"] == "paid"

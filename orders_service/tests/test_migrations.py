@@ -1,0 +1,50 @@
+"""Migrations bring an empty database to head, and head matches the models."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from orders_service.__main__ import upgrade
+from orders_service.models import Base
+from shared.db import create_engine
+from shared.testing.services import fresh_database
+
+
+def _pending_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_postgresql_upgrades_to_head_with_no_pending_diff(postgres_server_url: str) -> None:
+    async with fresh_database(postgres_server_url, "orders_migrations") as url:
+        await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                assert await connection.run_sync(_pending_diff) == []
+                assert {"orders", "outbox", "alembic_version"} <= await connection.run_sync(_tables)
+        finally:
+            await engine.dispose()
+
+
+async def test_sqlite_upgrades_to_head(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}"
+    await asyncio.to_thread(upgrade, url)
+    await asyncio.to_thread(upgrade, url)  # a second run is a no-op
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_pending_diff) == []
+    finally:
+        await engine.dispose()
