@@ -74,9 +74,10 @@ async def people(auth_service_url: str) -> dict[str, Person]:
     users: list[AuthUser] = await asyncio.gather(
         *(register_and_login(auth_service_url, display_name=name.title()) for name in names)
     )
-    return {name: Person(user.id, name.title(), user.access_token) for name, user in zip(
-        names, users, strict=True
-    )}
+    return {
+        name: Person(user.id, name.title(), user.access_token)
+        for name, user in zip(names, users, strict=True)
+    }
 
 
 @pytest.fixture(scope="session")

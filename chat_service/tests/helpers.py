@@ -78,6 +78,10 @@ class Socket:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self._next_id = 0
+        # Frames ``until`` read past, newest last (events that came before a reply).
+        self.skipped: list[dict[str, Any]] = []
+        # Frames ``closed`` read while waiting for the close.
+        self.received: list[dict[str, Any]] = []
 
     async def send(self, frame: dict[str, Any] | str) -> None:
         await self.connection.send(frame if isinstance(frame, str) else json.dumps(frame))
@@ -95,6 +99,7 @@ class Socket:
                 frame = await self.recv(timeout)
                 if predicate(frame):
                     return frame
+                self.skipped.append(frame)
 
     async def event(self, name: str, timeout: float = WAIT) -> dict[str, Any]:
         return await self.until(
@@ -114,8 +119,8 @@ class Socket:
         """Read until the server closes; returns the close code and reason."""
         try:
             async with asyncio.timeout(timeout):
-                async for _ in self.connection:
-                    pass
+                async for raw in self.connection:
+                    self.received.append(json.loads(raw))
         except websockets.ConnectionClosed:
             pass
         await self.connection.wait_closed()

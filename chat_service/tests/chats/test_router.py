@@ -8,7 +8,9 @@ from tests.helpers import Api, Person
 
 
 class TestCreateChat:
-    async def test_two_people_make_a_private_chat(self, api: Api, alice: Person, bob: Person) -> None:
+    async def test_two_people_make_a_private_chat(
+        self, api: Api, alice: Person, bob: Person
+    ) -> None:
         chat = await api.create_chat(alice, bob, name="Lunch")
         assert chat["type"] == "private"
         assert chat["name"] == "Lunch"
@@ -97,9 +99,7 @@ class TestListChats:
         page = (await api.call(eve, "GET", "/api/v1/chats", params={"limit": 1})).json()
         assert [c["id"] for c in page["items"]] == [first["id"]]
         assert page["has_more"] is True
-        nxt = (
-            await api.call(eve, "GET", "/api/v1/chats", params={"limit": 1, "offset": 1})
-        ).json()
+        nxt = (await api.call(eve, "GET", "/api/v1/chats", params={"limit": 1, "offset": 1})).json()
         assert [c["id"] for c in nxt["items"]] == [second["id"]]
 
 

@@ -39,9 +39,7 @@ class TestConcurrentSends:
             replies = []
             for ws in (ws1, ws2):
                 for _ in range(10):
-                    replies.append(
-                        await ws.until(lambda f: f.get("type") in ("result", "error"))
-                    )
+                    replies.append(await ws.until(lambda f: f.get("type") in ("result", "error")))
         assert all(r["type"] == "result" for r in replies), replies
         rest_ids = {i for i in ids if i != "ws"}
         ws_ids = {r["message"]["id"] for r in replies}
