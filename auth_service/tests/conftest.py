@@ -63,6 +63,7 @@ def make_settings(
             "redis_url": None,
             "login_max_failures_per_account": MAX_FAILURES_PER_ACCOUNT,
             "login_max_failures_per_address": 100_000,
+            "registrations_per_address": 100_000,
             **overrides,
         }
         return Settings(_env_file=None, **values)

@@ -37,6 +37,30 @@ class TestPerAddress:
             assert int(throttled.headers["retry-after"]) > 0
 
 
+class TestRegistrations:
+    async def test_accounts_per_address_are_limited(self, make_settings: MakeSettings) -> None:
+        settings = make_settings(registrations_per_address=2)
+        async with (
+            serve(create_app(settings)) as base_url,
+            httpx.AsyncClient(base_url=base_url) as client,
+        ):
+            statuses = [
+                (
+                    await client.post(
+                        "/api/v1/auth/register",
+                        json={"email": unique_email("spam"), "password": "a sound passphrase"},
+                    )
+                ).status_code
+                for _ in range(3)
+            ]
+            limited = await client.post(
+                "/api/v1/auth/register",
+                json={"email": unique_email("spam"), "password": "a sound passphrase"},
+            )
+        assert statuses == [201, 201, 429]
+        assert int(limited.headers["retry-after"]) > 0
+
+
 class TestRedisCounters:
     async def test_replicas_share_the_count(
         self, make_settings: MakeSettings, redis_url: str

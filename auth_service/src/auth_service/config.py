@@ -49,6 +49,9 @@ class Settings(ServiceSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
     login_failure_window_seconds: int = Field(default=300, ge=1)
+    # Accounts created per client address per window.
+    registrations_per_address: int = Field(default=20, ge=1)
+    registration_window_seconds: int = Field(default=3600, ge=1)
     redis_key_prefix: str = "auth:"
 
     def production_problems(self) -> list[str]:

@@ -13,7 +13,7 @@ from auth_service.auth import service
 from auth_service.models import User
 from auth_service.passwords import Passwords
 from auth_service.state import AuthState
-from auth_service.throttle import LoginThrottle
+from auth_service.throttle import LoginThrottle, RegistrationLimit
 from auth_service.tokens import Tokens
 from shared.errors import Unauthorized
 
@@ -59,9 +59,14 @@ def get_throttle(state: State) -> LoginThrottle:
     return state.throttle
 
 
+def get_registrations(state: State) -> RegistrationLimit:
+    return state.registrations
+
+
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 TokensDep = Annotated[Tokens, Depends(get_tokens)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+RegistrationLimitDep = Annotated[RegistrationLimit, Depends(get_registrations)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

@@ -19,7 +19,13 @@ from auth_service.keys import load_signing_key
 from auth_service.models import OutboxEvent
 from auth_service.passwords import Passwords
 from auth_service.state import AuthState
-from auth_service.throttle import CounterStore, LoginThrottle, MemoryCounters, RedisCounters
+from auth_service.throttle import (
+    CounterStore,
+    LoginThrottle,
+    MemoryCounters,
+    RedisCounters,
+    RegistrationLimit,
+)
 from auth_service.tokens import Tokens
 from auth_service.users.router import router as users_router
 from shared.app import ReadinessCheck, install_common
@@ -88,6 +94,11 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 max_failures_per_account=settings.login_max_failures_per_account,
                 max_failures_per_address=settings.login_max_failures_per_address,
                 window_seconds=settings.login_failure_window_seconds,
+            ),
+            registrations=RegistrationLimit(
+                store,
+                max_per_address=settings.registrations_per_address,
+                window_seconds=settings.registration_window_seconds,
             ),
             producer=producer,
             relay=relay,

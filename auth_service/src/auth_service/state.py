@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from auth_service.config import Settings
 from auth_service.passwords import Passwords
-from auth_service.throttle import LoginThrottle
+from auth_service.throttle import LoginThrottle, RegistrationLimit
 from auth_service.tokens import Tokens
 from shared.events.outbox import OutboxRelay
 from shared.kafka import ResilientProducer
@@ -23,6 +23,7 @@ class AuthState:
     passwords: Passwords
     tokens: Tokens
     throttle: LoginThrottle
+    registrations: RegistrationLimit
     producer: ResilientProducer
     relay: OutboxRelay
     redis: Redis | None

@@ -125,3 +125,23 @@ class LoginThrottle:
 
     async def succeeded(self, email: str) -> None:
         await self._store.clear(f"login:account:{email.lower()}")
+
+
+class RegistrationLimit:
+    """Accounts created per client address and window: bounds sign-up spam and the
+    hashing work it costs."""
+
+    def __init__(self, store: CounterStore, *, max_per_address: int, window_seconds: int) -> None:
+        self._store = store
+        self._max = max_per_address
+        self._window = window_seconds
+
+    async def retry_after(self, address: str | None) -> int | None:
+        if not address:
+            return None
+        count, left = await self._store.get(f"register:address:{address}")
+        return max(1, math.ceil(left)) if count >= self._max else None
+
+    async def registered(self, address: str | None) -> None:
+        if address:
+            await self._store.increment(f"register:address:{address}", self._window)

@@ -20,6 +20,7 @@ from auth_service.dependencies import (
     BearerToken,
     ClientAddress,
     PasswordsDep,
+    RegistrationLimitDep,
     SessionDep,
     ThrottleDep,
     TokensDep,
@@ -27,7 +28,7 @@ from auth_service.dependencies import (
 from auth_service.errors import InvalidToken, RefreshTokenReused
 from auth_service.responses import errors
 from auth_service.users.schemas import UserMe
-from shared.errors import Unauthorized
+from shared.errors import TooManyRequests, Unauthorized
 from shared.ws.auth import handshake_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -40,12 +41,21 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     "/register",
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
-    responses=errors(409, 422),
+    responses=errors(409, 422, 429),
 )
-async def register(body: RegisterRequest, session: SessionDep, passwords: PasswordsDep) -> UserMe:
+async def register(
+    body: RegisterRequest,
+    session: SessionDep,
+    passwords: PasswordsDep,
+    limit: RegistrationLimitDep,
+    address: ClientAddress,
+) -> UserMe:
     """Creates the account (and a `user.registered` event on `auth.events`). Log in
     afterwards to get tokens. The password needs 8 to 128 characters and must not be the
-    email address."""
+    email address. Accounts created from one address are limited per hour."""
+    retry_after = await limit.retry_after(address)
+    if retry_after is not None:
+        raise TooManyRequests("too many accounts created from here", retry_after=retry_after)
     user = await service.register(
         session,
         passwords,
@@ -53,6 +63,7 @@ async def register(body: RegisterRequest, session: SessionDep, passwords: Passwo
         password=body.password,
         display_name=body.display_name,
     )
+    await limit.registered(address)
     return UserMe.model_validate(user)
 
 
