@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
+from orders_service.database import as_utc
 from orders_service.models import CUSTOMER_MAX, OrderStatus
 
 PAGE_LIMIT_MAX = 100
@@ -45,6 +46,11 @@ class OrderRead(Schema):
     version: int = Field(examples=[1], description="Incremented by every status change")
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
 
 
 class OrderPage(Schema):
