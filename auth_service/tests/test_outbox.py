@@ -21,6 +21,8 @@ from auth_service.main import create_app
 from auth_service.models import OutboxEvent, User
 from auth_service.passwords import Passwords
 from auth_service.schema import upgrade
+from auth_service.users.schemas import UserUpdate
+from auth_service.users.service import update_profile
 from shared.db import create_engine
 from shared.events.topics import AUTH_EVENTS
 from shared.testing.proxy import broker_behind_proxy
@@ -60,12 +62,39 @@ class TestSameTransaction:
                 "user_id": str(user.id),
                 "email": email,
                 "display_name": email.partition("@")[0],
+                "avatar_url": None,
             }
             await session.rollback()
 
         async with AsyncSession(engine) as session:
             assert await _count(session, User, email=email) == 0
             assert await _count(session, OutboxEvent, key=str(user.id)) == 0
+
+    async def test_a_profile_change_stages_user_updated_and_a_no_op_nothing(
+        self, engine: AsyncEngine, settings: Settings
+    ) -> None:
+        async with AsyncSession(engine) as session:
+            user = await register(
+                session,
+                Passwords(settings),
+                email=unique_email("upd"),
+                password="a sound passphrase",
+                display_name="Before",
+            )
+            await update_profile(session, user, changes=UserUpdate(display_name="Before"))
+            await update_profile(session, user, changes=UserUpdate(display_name="After"))
+            await session.flush()
+            rows = (
+                await session.scalars(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.key == str(user.id))
+                    .order_by(OutboxEvent.id)
+                )
+            ).all()
+            events = [json.loads(row.payload) for row in rows]
+            assert [e["type"] for e in events] == ["user.registered", "user.updated"]
+            assert events[1]["data"]["display_name"] == "After"
+            await session.rollback()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.auth import service
+from auth_service.events import OUTBOX_PENDING
 from auth_service.models import User
 from auth_service.passwords import Passwords
 from auth_service.state import AuthState
@@ -40,7 +41,7 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-    if session.info.get(service.OUTBOX_PENDING):
+    if session.info.get(OUTBOX_PENDING):
         state.relay.wake()
 
 

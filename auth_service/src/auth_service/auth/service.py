@@ -20,22 +20,18 @@ from auth_service.errors import (
     InvalidToken,
     RefreshTokenReused,
 )
+from auth_service.events import USER_REGISTERED, record_user_event
 from auth_service.metrics import LOGINS, REFRESHES, REGISTRATIONS
-from auth_service.models import EMAIL_MAX_LENGTH, LoginSession, OutboxEvent, User
+from auth_service.models import EMAIL_MAX_LENGTH, LoginSession, User
 from auth_service.passwords import Passwords
 from auth_service.throttle import LoginThrottle
 from auth_service.tokens import Tokens, new_token_id
 from auth_service.users import repository as users
 from shared.db import utcnow
 from shared.errors import Forbidden, TooManyRequests
-from shared.events.outbox import record_event
-from shared.events.topics import AUTH_EVENTS
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-# Set on a database session whose transaction staged outbox events.
-OUTBOX_PENDING = "outbox_pending"
 
 
 async def register(
@@ -69,16 +65,7 @@ async def register(
     except IntegrityError as exc:
         # A concurrent registration of the same email won the race for the unique index.
         raise EmailTaken() from exc
-    record_event(
-        session,
-        OutboxEvent,
-        topic=AUTH_EVENTS,
-        key=user.id,
-        type="user.registered",
-        data={"user_id": str(user.id), "email": user.email, "display_name": user.display_name},
-        actor_id=user.id,
-    )
-    session.info[OUTBOX_PENDING] = True
+    record_user_event(session, USER_REGISTERED, user)
     REGISTRATIONS.inc()
     log.info("user.registered", user_id=str(user.id))
     return user

@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.errors import UserNotFound
+from auth_service.events import USER_UPDATED, record_user_event
 from auth_service.models import User
 from auth_service.users import repository as users
 from auth_service.users.schemas import UserUpdate
@@ -14,11 +15,14 @@ from auth_service.users.schemas import UserUpdate
 
 async def update_profile(session: AsyncSession, user: User, *, changes: UserUpdate) -> User:
     fields = changes.model_dump(exclude_unset=True)
+    before = (user.display_name, user.avatar_url)
     if "display_name" in fields and changes.display_name is not None:
         user.display_name = changes.display_name
     if "avatar_url" in fields:
         user.avatar_url = None if changes.avatar_url is None else str(changes.avatar_url)
-    await session.flush()
+    if (user.display_name, user.avatar_url) != before:
+        await session.flush()
+        record_user_event(session, USER_UPDATED, user)
     return user
 
 
