@@ -36,6 +36,10 @@ class Settings(ServiceSettings):
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
 
+    # Ended sessions are deleted this often; revoked ones are kept this long first.
+    session_purge_interval_seconds: int = Field(default=3600, ge=1)
+    revoked_session_retention_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+
     # argon2id; the floor is OWASP's minimum (19 MiB, 2 passes, 1 lane).
     argon2_memory_kib: int = Field(default=19456, ge=19456)
     argon2_time_cost: int = Field(default=2, ge=2)

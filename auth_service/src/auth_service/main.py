@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -11,6 +10,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from auth_service.auth.housekeeping import purge_sessions_forever
 from auth_service.auth.router import keys_router
 from auth_service.auth.router import router as auth_router
 from auth_service.config import Settings, get_settings
@@ -108,14 +108,19 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         app.state.readiness = _readiness(state)
         producer.start()
         relay.start()
-        topics = asyncio.create_task(_create_topics(producer, settings), name="auth-topics")
+        background = [
+            asyncio.create_task(_create_topics(producer, settings), name="auth-topics"),
+            asyncio.create_task(
+                purge_sessions_forever(sessionmaker, settings), name="auth-session-purge"
+            ),
+        ]
         log.info("auth_service.started", port=settings.port, environment=settings.environment)
         try:
             yield
         finally:
-            topics.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await topics
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await relay.stop()
             await producer.stop()
             if redis is not None:

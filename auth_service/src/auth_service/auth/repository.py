@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.models import LoginSession, User
@@ -37,3 +38,18 @@ async def revoke(session: AsyncSession, login: LoginSession, *, reason: str) -> 
         login.revoked_at = utcnow()
         login.revoked_reason = reason
         await session.flush()
+
+
+async def purge_ended(
+    session: AsyncSession, *, expired_before: datetime, revoked_before: datetime
+) -> int:
+    """Delete sessions that can no longer be used; a missing session verifies as ended."""
+    result = await session.execute(
+        delete(LoginSession).where(
+            or_(
+                LoginSession.expires_at < expired_before,
+                LoginSession.revoked_at < revoked_before,
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
