@@ -13,8 +13,8 @@ from tests.conftest import SettingsFactory
 from tests.support import (
     close_code,
     connect,
-    notification,
     nothing_within,
+    notification,
     receive_json,
     serve_gateway,
 )

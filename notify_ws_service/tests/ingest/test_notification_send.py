@@ -13,8 +13,8 @@ from shared.testing.auth_service import register_and_login
 from tests.conftest import SettingsFactory
 from tests.support import (
     connect,
-    notification,
     nothing_within,
+    notification,
     read_topic,
     receive_json,
     serve_gateway,

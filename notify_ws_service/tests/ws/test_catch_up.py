@@ -15,8 +15,8 @@ from tests.conftest import SettingsFactory
 from tests.support import (
     connect,
     frames_until_recovered,
-    notification,
     nothing_within,
+    notification,
     receive_json,
     serve_gateway,
 )
@@ -89,20 +89,22 @@ class TestCrashBetweenStoreAndPush:
         settings = make_settings()
         topic, key = settings.notification_topic, str(user.id).encode()
 
-        async with serve_gateway(settings) as first:
-            async with connect(first.ws_url(user.access_token, v="2")) as ws:
-                await producer.send_and_wait(topic, notification(user.id, "before", "0"), key=key)
-                last_seen = (await receive_json(ws))["id"]
+        async with (
+            serve_gateway(settings) as first,
+            connect(first.ws_url(user.access_token, v="2")) as ws,
+        ):
+            await producer.send_and_wait(topic, notification(user.id, "before", "0"), key=key)
+            last_seen = (await receive_json(ws))["id"]
 
-                # The gateway dies after storing and before pushing: publishing never
-                # happens and the offset is never committed.
-                async def die(pushes: list[Push]) -> None:
-                    raise ConnectionError("gateway died")
+            # The gateway dies after storing and before pushing: publishing never
+            # happens and the offset is never committed.
+            async def die(pushes: list[Push]) -> None:
+                raise ConnectionError("gateway died")
 
-                first.gateway.ingestor._bus.publish = die  # type: ignore[method-assign]
-                await producer.send_and_wait(topic, notification(user.id, "lost?", "1"), key=key)
-                stored = await _wait_stored(first.base_url, user, 2)
-                assert stored[0]["body"] == "1"
+            first.gateway.ingestor._bus.publish = die  # type: ignore[method-assign]
+            await producer.send_and_wait(topic, notification(user.id, "lost?", "1"), key=key)
+            stored = await _wait_stored(first.base_url, user, 2)
+            assert stored[0]["body"] == "1"
 
         async with (
             serve_gateway(settings) as second,

@@ -30,17 +30,21 @@ async def user(auth_service_url: str) -> AuthUser:
 
 class TestToken:
     async def test_missing_token_closes_4401(self, make_settings: SettingsFactory) -> None:
-        async with serve_gateway(make_settings(), wait_consuming=False) as gateway:
-            async with connect(gateway.ws_url()) as ws:
-                assert await close_code(ws) == (4401, "missing token")
+        async with (
+            serve_gateway(make_settings(), wait_consuming=False) as gateway,
+            connect(gateway.ws_url()) as ws,
+        ):
+            assert await close_code(ws) == (4401, "missing token")
 
     async def test_bad_token_closes_4401(
         self, auth_service_url: str, make_settings: SettingsFactory
     ) -> None:
-        async with serve_gateway(make_settings(), wait_consuming=False) as gateway:
-            async with connect(gateway.ws_url("not-a-token")) as ws:
-                code, _ = await close_code(ws)
-                assert code == 4401
+        async with (
+            serve_gateway(make_settings(), wait_consuming=False) as gateway,
+            connect(gateway.ws_url("not-a-token")) as ws,
+        ):
+            code, _ = await close_code(ws)
+            assert code == 4401
 
     async def test_header_token_is_accepted(
         self, user: AuthUser, make_settings: SettingsFactory
@@ -58,17 +62,21 @@ class TestToken:
         async with httpx.AsyncClient(base_url=auth_service_url) as client:
             response = await client.post("/api/v1/auth/logout", headers=user.headers)
             assert response.status_code in (200, 204)
-        async with serve_gateway(make_settings(), wait_consuming=False) as gateway:
-            async with connect(gateway.ws_url(user.access_token)) as ws:
-                code, _ = await close_code(ws)
-                assert code == 4401
+        async with (
+            serve_gateway(make_settings(), wait_consuming=False) as gateway,
+            connect(gateway.ws_url(user.access_token)) as ws,
+        ):
+            code, _ = await close_code(ws)
+            assert code == 4401
 
     async def test_auth_unreachable_closes_1013(self, make_settings: SettingsFactory) -> None:
         settings = make_settings(auth_url=f"http://127.0.0.1:{free_port()}")
-        async with serve_gateway(settings, wait_consuming=False) as gateway:
-            async with connect(gateway.ws_url("some.jwt.token")) as ws:
-                code, _ = await close_code(ws)
-                assert code == 1013
+        async with (
+            serve_gateway(settings, wait_consuming=False) as gateway,
+            connect(gateway.ws_url("some.jwt.token")) as ws,
+        ):
+            code, _ = await close_code(ws)
+            assert code == 1013
 
     async def test_revocation_closes_a_live_socket(
         self, auth_service_url: str, user: AuthUser, make_settings: SettingsFactory
