@@ -146,10 +146,10 @@ async def test_suite_starts_in_production_with_the_compose_environment(
 
     # A PEM is matched by its first line of key material.
     needles = [v.splitlines()[1] if "\n" in v else v for v in compose_secrets.values()]
-    for package, log in logs.items():
-        log.seek(0)
-        lines = [line for line in log.read().decode().splitlines() if line.strip()]
-        log.close()
+    for package, handle in logs.items():
+        handle.seek(0)
+        lines = [line for line in handle.read().decode().splitlines() if line.strip()]
+        handle.close()
         assert lines, f"{package} logged nothing"
         parsed: list[Any] = []
         for line in lines:
