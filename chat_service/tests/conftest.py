@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from chat_service.config import Settings
 from chat_service.main import create_app
@@ -56,9 +57,22 @@ def settings(make_settings: MakeSettings) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def chat_url(settings: Settings) -> AsyncIterator[str]:
-    async with serve(create_app(settings), ws_max_size=settings.ws_max_frame_bytes) as url:
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+async def chat_url(app: FastAPI, settings: Settings) -> AsyncIterator[str]:
+    async with serve(app, ws_max_size=settings.ws_max_frame_bytes) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def signing_key(auth_service_url: str, tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+    """The test auth_service's own key, for identities its API cannot make."""
+    found = sorted(Path(tmp_path_factory.getbasetemp()).glob("auth_service*/signing_key.pem"))
+    assert found, "the auth_service fixture's signing key was not found"
+    return SigningKey.from_pem(found[0].read_bytes())
 
 
 @pytest.fixture(scope="session")
@@ -80,14 +94,10 @@ async def people(auth_service_url: str) -> dict[str, Person]:
     }
 
 
-@pytest.fixture(scope="session")
-def superuser(auth_service_url: str, tmp_path_factory: pytest.TempPathFactory) -> Person:
-    """auth_service offers no way to register a superuser, so this token is signed with
-    the test auth_service's own key (verified by chat_service through its JWKS)."""
-    found = sorted(Path(tmp_path_factory.getbasetemp()).glob("auth_service*/signing_key.pem"))
-    assert found, "the auth_service fixture's signing key was not found"
-    key = SigningKey.from_pem(found[0].read_bytes())
-    user_id = uuid4()
+def sign(
+    key: SigningKey, user_id: UUID, name: str, *, superuser: bool = False, ttl: int = 3600
+) -> Person:
+    """A token as auth_service makes them (same key, issuer, audience and claims)."""
     token, _ = issue_token(
         key,
         token_type="access",
@@ -95,11 +105,17 @@ def superuser(auth_service_url: str, tmp_path_factory: pytest.TempPathFactory) -
         session_id=uuid4(),
         issuer="auth_service",
         audience="suite",
-        ttl_seconds=3600,
-        extra={"email": "root@example.com", "name": "Root", "su": True},
+        ttl_seconds=ttl,
+        extra={"email": f"{name.lower()}@example.com", "name": name, "su": superuser},
         now=time.time(),
     )
-    return Person(user_id, "Root", token)
+    return Person(user_id, name, token)
+
+
+@pytest.fixture(scope="session")
+def superuser(signing_key: SigningKey) -> Person:
+    """auth_service's API cannot make a superuser (only its demo data has one)."""
+    return sign(signing_key, uuid4(), "Root", superuser=True)
 
 
 @pytest.fixture
@@ -127,5 +143,8 @@ def eve(people: dict[str, Person]) -> Person:
     return people["eve"]
 
 
-def random_user() -> UUID:
-    return uuid4()
+@pytest.fixture
+async def auth_people(auth_service_url: str) -> list[Person]:
+    """Two users of this test alone (for counts that other tests' chats would disturb)."""
+    users = await asyncio.gather(*(register_and_login(auth_service_url) for _ in range(2)))
+    return [Person(u.id, u.display_name, u.access_token) for u in users]

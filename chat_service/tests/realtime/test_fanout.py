@@ -1,0 +1,77 @@
+"""Delivery across instances (Redis) and without holding database connections."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from uuid import uuid4
+
+import httpx
+
+from chat_service.main import create_app
+from chat_service.state import ChatState
+from shared.testing.server import serve
+from tests.conftest import MakeSettings
+from tests.helpers import Api, Person, connect
+
+
+class TestRedisFanout:
+    async def test_every_socket_of_a_user_hears_events_from_any_instance(
+        self, make_settings: MakeSettings, redis_url: str, alice: Person, bob: Person
+    ) -> None:
+        prefix = f"chat-test-{uuid4().hex[:8]}:"
+        settings = make_settings(redis_url=redis_url, redis_channel_prefix=prefix)
+        first, second = create_app(settings), create_app(settings)
+        async with (
+            serve(first) as url_a,
+            serve(second) as url_b,
+            httpx.AsyncClient(base_url=url_b) as client,
+        ):
+            api_b = Api(client, url_b)
+            chat = await api_b.create_chat(alice, bob)
+            async with (
+                connect(url_a, "/ws", bob) as on_a,
+                connect(url_b, "/ws", bob) as on_b,
+                connect(url_a, f"/ws/chat/{chat['id']}", bob) as legacy_on_a,
+            ):
+                sent = await api_b.send(alice, chat["id"], "across instances")
+                for ws in (on_a, on_b, legacy_on_a):
+                    event = await ws.event("message_created")
+                    assert event["data"]["id"] == sent.json()["id"]
+                # The socket on instance A acts; B's socket hears it.
+                await on_a.request("typing", chat_id=chat["id"])
+                async with connect(url_b, "/ws", alice) as alice_on_b:
+                    await on_a.request("typing", chat_id=chat["id"])
+                    typing = await alice_on_b.event("typing")
+                    assert typing["data"]["user_id"] == str(bob.id)
+
+
+class TestSocketsHoldNoConnections:
+    async def test_many_open_sockets_leave_the_pool_free(
+        self, make_settings: MakeSettings, alice: Person, bob: Person
+    ) -> None:
+        # Two pooled connections in all; each socket pinning one would stall at the third.
+        settings = make_settings(database_pool_size=1, ws_max_sockets_per_user=200)
+        app = create_app(settings)
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+            api = Api(client, url)
+            chat = await api.create_chat(alice, bob)
+            async with AsyncExitStack() as stack:
+                sockets = []
+                for n in range(100):
+                    path = f"/ws/chat/{chat['id']}" if n % 2 else "/ws"
+                    sockets.append(
+                        await stack.enter_async_context(connect(url, path, alice if n % 3 else bob))
+                    )
+                state: ChatState = app.state.chat
+                assert state.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+                async with asyncio.timeout(5):
+                    listed = await api.call(alice, "GET", "/api/v1/chats")
+                    sent = await api.send(alice, chat["id"], "still fast")
+                    async with connect(url, "/ws", bob) as late:
+                        reply = await late.request("get_messages", chat_id=chat["id"])
+                assert listed.status_code == 200
+                assert sent.status_code == 201
+                assert [m["text"] for m in reply["items"]] == ["still fast"]
+                for ws in sockets:
+                    await ws.event("message_created")
