@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -335,6 +336,28 @@ class TestServiceSettings:
                 instantiate(cls, reduced, monkeypatch, tmp_path)
             assert name in str(error.value)
             monkeypatch.undo()
+
+    # DESIGN section 2: seed 000's users (auth) and their chats (chat) are demo data.
+    @pytest.mark.parametrize(
+        "service",
+        [s for s in SERVICES if s.package in ("auth_service", "chat_service")],
+        ids=lambda s: s.package,
+    )
+    def test_demo_data_is_refused_in_production(
+        self, compose: dict[str, Any], compose_secrets: dict[str, str], service: Service
+    ) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(service.prefix)}
+        env.update(dockerfile_env(REPO / service.package / "Dockerfile"))
+        env.update(interpolated_environment(compose["services"][service.package], compose_secrets))
+        refused = subprocess.run(
+            [sys.executable, "-m", service.package, "seed-demo"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode != 0
+        assert "production" in refused.stderr
 
 
 class _ComposeLoader(yaml.SafeLoader):
