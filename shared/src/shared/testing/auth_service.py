@@ -2,8 +2,10 @@
 
 ``auth_service_url`` (session scope) migrates a fresh PostgreSQL database, serves
 auth_service on a free port and yields its base URL; ``register_and_login`` makes a user
-there and returns their tokens. auth_service is never imported here: other services
-depend on its HTTP contract, not its code.
+there and returns their tokens; ``auth_signing_key`` is the key it signs with, for tests
+that need special tokens; ``auth_service_process`` runs another one with other settings.
+auth_service is never imported here: other services depend on its HTTP contract, not its
+code.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +27,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
+from shared.auth.tokens import SigningKey
 from shared.devbroker import free_port
 from shared.testing.services import fresh_database
 
@@ -134,12 +138,18 @@ def _wait_healthy(
     raise RuntimeError(f"auth_service did not become healthy:\n{_log_tail(log_path)}")
 
 
-@pytest.fixture(scope="session")
-def auth_service_url(
-    postgres_server_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def auth_service_process(
+    *,
+    postgres_server_url: str,
+    kafka_bootstrap: str,
+    workdir: Path,
+    signing_key_path: Path | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """Base URL of a real auth_service (its own PostgreSQL database) for the session."""
-    workdir = tmp_path_factory.mktemp("auth_service")
+    """Run auth_service (migrated, its own fresh database) until the block ends; yields
+    its base URL. ``settings`` are extra ``AUTH_*`` variables, for instance a short
+    ``AUTH_ACCESS_TOKEN_TTL_SECONDS``."""
     log_path = workdir / "auth_service.log"
     port = free_port()
     loop = _LoopThread()
@@ -153,9 +163,10 @@ def auth_service_url(
             "AUTH_PORT": str(port),
             "AUTH_DATABASE_URL": database_url,
             "AUTH_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "AUTH_SIGNING_KEY_PATH": str(workdir / "signing_key.pem"),
+            "AUTH_SIGNING_KEY_PATH": str(signing_key_path or workdir / "signing_key.pem"),
             "AUTH_LOG_LEVEL": "WARNING",
             **_GENEROUS_THROTTLING,
+            **(settings or {}),
         }
     )
     process: subprocess.Popen[bytes] | None = None
@@ -191,3 +202,35 @@ def auth_service_url(
                 process.wait()
         loop.run(lambda: database.__aexit__(None, None, None))
         loop.close()
+
+
+@pytest.fixture(scope="session")
+def auth_signing_key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The private key the session's auth_service signs with (created up front)."""
+    path = tmp_path_factory.mktemp("auth_key") / "signing_key.pem"
+    SigningKey.load_or_create(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def auth_signing_key(auth_signing_key_path: Path) -> SigningKey:
+    """auth_service's signing key, for tests that mint special tokens (an expired one,
+    one about to expire) with ``shared.auth.tokens.issue_token``."""
+    return SigningKey.from_pem(auth_signing_key_path.read_bytes())
+
+
+@pytest.fixture(scope="session")
+def auth_service_url(
+    postgres_server_url: str,
+    kafka_bootstrap: str,
+    auth_signing_key_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """Base URL of a real auth_service (its own PostgreSQL database) for the session."""
+    with auth_service_process(
+        postgres_server_url=postgres_server_url,
+        kafka_bootstrap=kafka_bootstrap,
+        workdir=tmp_path_factory.mktemp("auth_service"),
+        signing_key_path=auth_signing_key_path,
+    ) as base_url:
+        yield base_url

@@ -6,10 +6,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.testing.auth_service import auth_service_url
+from shared.testing.auth_service import (
+    auth_service_url,
+    auth_signing_key,
+    auth_signing_key_path,
+)
 from shared.testing.services import kafka_broker, postgres_server, redis_server
 
-__all__ = ["auth_service_url", "kafka_bootstrap", "postgres_server_url", "redis_url"]
+__all__ = [
+    "auth_service_url",
+    "auth_signing_key",
+    "auth_signing_key_path",
+    "kafka_bootstrap",
+    "postgres_server_url",
+    "redis_url",
+]
 
 
 @pytest.fixture(scope="session")
