@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -22,7 +20,7 @@ from shared.config import Environment
 from shared.testing.auth_service import AuthUser, register_and_login
 from shared.testing.server import serve
 from shared.testing.services import fresh_database
-from tests.helpers import Api, Person
+from tests.helpers import Person
 
 MakeSettings = Callable[..., Settings]
 
@@ -68,17 +66,9 @@ async def chat_url(app: FastAPI, settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def signing_key(auth_service_url: str, tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+def signing_key(auth_signing_key: SigningKey, auth_service_url: str) -> SigningKey:
     """The test auth_service's own key, for identities its API cannot make."""
-    found = sorted(Path(tmp_path_factory.getbasetemp()).glob("auth_service*/signing_key.pem"))
-    assert found, "the auth_service fixture's signing key was not found"
-    return SigningKey.from_pem(found[0].read_bytes())
-
-
-@pytest.fixture(scope="session")
-async def api(chat_url: str) -> AsyncIterator[Api]:
-    async with httpx.AsyncClient(base_url=chat_url, timeout=30) as client:
-        yield Api(client, chat_url)
+    return auth_signing_key
 
 
 @pytest.fixture(scope="session")

@@ -54,3 +54,8 @@ class MessageDeleted(Conflict):
 
 class InvalidRequest(BadRequest):
     """A WebSocket frame whose fields do not validate (REST answers 422 instead)."""
+
+
+class TokenUserMismatch(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("the token belongs to another user")

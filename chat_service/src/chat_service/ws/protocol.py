@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from chat_service.auth import authenticate
 from chat_service.chats import service as chats
 from chat_service.chats.schemas import ChatCreate
+from chat_service.errors import TokenUserMismatch
 from chat_service.invites import service as invites
 from chat_service.messages import service as messages
 from chat_service.state import ChatState
@@ -155,16 +156,9 @@ async def _refresh(call: Call, r: req.Refresh) -> dict[str, Any]:
     """A fresh token of the same user keeps the socket open past the old one's expiry."""
     actor, claims = await authenticate(call.state.verifier, r.token)
     if actor.user_id != call.connection.user_id:
-        raise _NotSameUser()
+        raise TokenUserMismatch()
     call.connection.expires_at = claims.exp + call.state.settings.ws_token_grace_seconds
     return {"expires_at": claims.exp, "expires_in": max(0, int(claims.exp - time.time()))}
-
-
-class _NotSameUser(ServiceError):
-    status_code = 403
-
-    def __init__(self) -> None:
-        super().__init__("the token belongs to another user")
 
 
 def _a(
