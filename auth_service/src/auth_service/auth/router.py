@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth_service.auth import service
@@ -29,7 +29,6 @@ from auth_service.errors import InvalidToken, RefreshTokenReused
 from auth_service.responses import errors
 from auth_service.users.schemas import UserMe
 from shared.errors import TooManyRequests, Unauthorized
-from shared.ws.auth import handshake_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 keys_router = APIRouter(tags=["keys"])
@@ -147,14 +146,22 @@ async def logout(
     responses=errors(401),
 )
 async def verify(
-    request: Request, session: SessionDep, tokens: TokensDep, response: Response
+    session: SessionDep,
+    tokens: TokensDep,
+    response: Response,
+    bearer: BearerToken,
+    token: Annotated[
+        str | None,
+        Query(max_length=8192, description="The access token, when no header can be sent"),
+    ] = None,
 ) -> VerifiedToken:
-    """The token comes as `Authorization: Bearer <token>` or `?token=<token>`. 200 only
-    for a valid access token whose session is alive (not logged out, not revoked)."""
-    token = handshake_token(request)
-    if not token:
+    """The token comes as `Authorization: Bearer <token>` or `?token=<token>` (the query
+    wins when both are sent, as on WebSocket handshakes). 200 only for a valid access
+    token whose session is alive (not logged out, not revoked)."""
+    presented = token or bearer
+    if not presented:
         raise Unauthorized()
-    _, verified = await service.verify(session, tokens, token=token)
+    _, verified = await service.verify(session, tokens, token=presented)
     response.headers.update(NO_STORE)
     return verified
 
