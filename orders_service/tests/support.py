@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer
+from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection, connect
 
 from orders_service.config import Settings
@@ -24,6 +26,21 @@ async def serve_orders(settings: Settings) -> AsyncIterator[str]:
     app = create_app(settings)
     async with serve(app, ws_max_size=settings.ws_max_size) as base_url:
         yield base_url
+
+
+def plain_dsn(database_url: str) -> str:
+    """The SQLAlchemy URL as asyncpg takes it."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
+
+
+async def outbox_events(database_url: str) -> list[tuple[str | None, dict[str, Any]]]:
+    """Events still waiting in the outbox (key, envelope), oldest first."""
+    connection = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        rows = await connection.fetch("SELECT key, payload FROM outbox ORDER BY id")
+    finally:
+        await connection.close()
+    return [(row["key"], json.loads(row["payload"])) for row in rows]
 
 
 class WsClient:

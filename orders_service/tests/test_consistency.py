@@ -3,27 +3,18 @@ broker is down at the time of the change."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from shared.testing.proxy import broker_behind_proxy
 from tests.conftest import SettingsFactory
-from tests.support import EventReader, serve_orders, ws_client
+from tests.support import EventReader, outbox_events, serve_orders, ws_client
 
 
 async def _outbox_types(database_url: str) -> list[str]:
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        rows = await connection.fetch("SELECT payload FROM outbox ORDER BY id")
-    finally:
-        await connection.close()
-    return [json.loads(row["payload"])["type"] for row in rows]
+    return [envelope["type"] for _, envelope in await outbox_events(database_url)]
 
 
 def _assert_envelope(envelope: dict[str, Any], key: bytes | None, **data: Any) -> None:

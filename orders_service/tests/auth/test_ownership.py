@@ -3,19 +3,16 @@ and hear of it. Without one, the seed's open flow is unchanged."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
 
 from shared.devbroker import free_port
 from shared.testing.auth_service import AuthUser, register_and_login
 from tests.conftest import SettingsFactory
-from tests.support import serve_orders, ws_client
+from tests.support import outbox_events, serve_orders, ws_client
 
 
 @pytest.fixture
@@ -94,13 +91,7 @@ class TestRestOwnership:
     ) -> None:
         await client.post("/api/v1/orders", json={"customer": "Yulia"}, headers=alice.headers)
         await client.post("/api/v1/orders/1/status", json={"status": "paid"}, headers=alice.headers)
-        dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-        connection = await asyncpg.connect(dsn)
-        try:
-            rows = await connection.fetch("SELECT key, payload FROM outbox ORDER BY id")
-        finally:
-            await connection.close()
-        events = [(row["key"], json.loads(row["payload"])) for row in rows]
+        events = await outbox_events(database_url)
         assert [(key, e["type"]) for key, e in events] == [
             ("1", "order.created"),
             ("1", "order.status_changed"),

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from shared.devbroker import free_port
 from tests.conftest import SettingsFactory
-from tests.support import serve_orders, ws_client
+from tests.support import outbox_events, serve_orders, ws_client
 
 CLIENTS = 20
 
@@ -25,14 +24,8 @@ async def client(orders_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def _status_events(database_url: str) -> list[dict[str, object]]:
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        rows = await connection.fetch("SELECT payload FROM outbox ORDER BY id")
-    finally:
-        await connection.close()
-    events = [json.loads(row["payload"]) for row in rows]
+async def _status_events(database_url: str) -> list[dict[str, Any]]:
+    events = [envelope for _, envelope in await outbox_events(database_url)]
     return [e["data"] for e in events if e["type"] == "order.status_changed"]
 
 
