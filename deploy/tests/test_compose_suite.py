@@ -411,3 +411,39 @@ class TestScaledGateway:
             assert leaky not in log_format
         assert "access_log /dev/stdout gateway;" in conf
         assert "error_log /dev/stderr crit;" in conf
+
+
+def _without_extensions(node: Any, env: dict[str, str]) -> Any:
+    """What compose validates: anchors and merges resolved, x- keys dropped, values
+    interpolated (compose interpolates after parsing, so a PEM stays one value)."""
+    if isinstance(node, dict):
+        return {
+            k: _without_extensions(v, env) for k, v in node.items() if not str(k).startswith("x-")
+        }
+    if isinstance(node, list):
+        return [_without_extensions(v, env) for v in node]
+    if isinstance(node, str):
+        return interpolate(node, env)
+    return node
+
+
+@pytest.mark.parametrize(
+    "path", [COMPOSE, *sorted(COMPOSE_DIR.glob("*.yml"))], ids=lambda p: p.name
+)
+def test_is_valid_compose(path: Path, compose_secrets: dict[str, str]) -> None:
+    """The compose specification, strictly: unknown keys, bad durations and conditions fail."""
+    compose_spec = pytest.importorskip("compose_spec")
+    resolved = _without_extensions(
+        yaml.load(path.read_text(), Loader=_ComposeLoader), compose_secrets
+    )
+    compose_spec.PyCompose.from_yaml(yaml.safe_dump(_unreset(resolved), sort_keys=False))
+
+
+def _unreset(node: Any) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"!reset"}:
+            return node["!reset"]
+        return {k: _unreset(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unreset(v) for v in node]
+    return node

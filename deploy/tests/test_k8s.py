@@ -262,3 +262,20 @@ def test_ingress_reaches_every_service_and_logs_no_query_string(
                 assert backend["port"] == {"name": "http"}
                 backends.add(backend["name"])
     assert backends == {s.k8s_name for s in SERVICES}
+
+
+# The oldest Kubernetes the manifests claim (policy/v1, autoscaling/v2, restricted Pod
+# Security labels) and the newest the schemas know.
+SCHEMA_VERSIONS = ("1.29", "latest")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_manifests_match_the_kubernetes_schemas(
+    built: dict[str, list[dict[str, Any]]], target: str, version: str
+) -> None:
+    """Strict: a misspelt field is an error, as `kubectl apply --validate=strict` has it."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    wanted = kubernetes_validate.latest_version() if version == "latest" else version
+    for obj in built[target]:
+        kubernetes_validate.validate(obj, wanted, strict=True)
