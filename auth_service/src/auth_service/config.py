@@ -32,6 +32,10 @@ class Settings(ServiceSettings):
     # generated into ``signing_key_path`` on first run and reused afterwards.
     signing_key_pem: SecretStr | None = None
     signing_key_path: Path = VAR_DIR / "auth_signing_key.pem"
+    # Key rotation: keys signed with before (PEM, as a JSON list). Their public halves
+    # stay in the JWKS and their tokens stay valid until they expire; nothing new is
+    # signed with them.
+    previous_signing_keys_pem: list[SecretStr] = Field(default_factory=list)
 
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)

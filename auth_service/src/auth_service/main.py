@@ -15,7 +15,7 @@ from auth_service.auth.router import keys_router
 from auth_service.auth.router import router as auth_router
 from auth_service.config import Settings, get_settings
 from auth_service.database import make_engine
-from auth_service.keys import load_signing_key
+from auth_service.keys import load_previous_keys, load_signing_key
 from auth_service.models import OutboxEvent
 from auth_service.passwords import Passwords
 from auth_service.state import AuthState
@@ -88,7 +88,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             engine=engine,
             sessionmaker=sessionmaker,
             passwords=Passwords(settings),
-            tokens=Tokens(load_signing_key(settings), settings),
+            tokens=Tokens(
+                load_signing_key(settings), settings, previous=load_previous_keys(settings)
+            ),
             throttle=LoginThrottle(
                 store,
                 max_failures_per_account=settings.login_max_failures_per_account,

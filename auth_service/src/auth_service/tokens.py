@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,11 +19,16 @@ from shared.auth.tokens import (
 
 
 class Tokens:
-    def __init__(self, key: SigningKey, settings: Settings) -> None:
+    """Signs with ``key``; verifies with it and with ``previous`` keys (rotation)."""
+
+    def __init__(
+        self, key: SigningKey, settings: Settings, *, previous: Sequence[SigningKey] = ()
+    ) -> None:
         self.key = key
+        self._published = [key, *(k for k in previous if k.kid != key.kid)]
         self._settings = settings
         self._verifier = TokenVerifier(
-            jwks(key), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            jwks(*self._published), issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
 
     @property
@@ -34,7 +40,7 @@ class Tokens:
         return self._settings.refresh_token_ttl_seconds
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
-        return jwks(self.key)
+        return jwks(*self._published)
 
     def access_token(
         self,
