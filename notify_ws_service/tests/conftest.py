@@ -12,6 +12,7 @@ from alembic import command
 from notify_ws_service.__main__ import alembic_config
 from notify_ws_service.config import Settings
 from shared.testing.services import fresh_database
+from tests.support import Served, serve_gateway
 
 SettingsFactory = Callable[..., Settings]
 
@@ -65,3 +66,14 @@ def make_settings(
         return gateway_settings(database_url, kafka_bootstrap, **{**unique, **overrides})
 
     return make
+
+
+@pytest.fixture(scope="session")
+async def gateway(
+    database_url: str, kafka_bootstrap: str, auth_service_url: str
+) -> AsyncIterator[Served]:
+    """One gateway for the tests that need nothing special (each uses its own users);
+    a consumer group join costs seconds, so it is paid once."""
+    settings = gateway_settings(database_url, kafka_bootstrap, auth_url=auth_service_url)
+    async with serve_gateway(settings) as served:
+        yield served

@@ -9,20 +9,18 @@ from uuid import uuid4
 from aiokafka import AIOKafkaProducer
 
 from shared.testing.auth_service import register_and_login
-from tests.conftest import SettingsFactory
-from tests.support import connect, receive_json, serve_gateway
+from tests.support import Served, connect, receive_json
 
 SUBJECT = "Новый фильм"
 CONTENT = "Фильм 'Как закалялась сталь' теперь доступен для просмотра"
 
 
 async def test_seed_record_arrives_as_the_seed_frame(
-    auth_service_url: str, make_settings: SettingsFactory, producer: AIOKafkaProducer
+    auth_service_url: str, gateway: Served, producer: AIOKafkaProducer
 ) -> None:
     user = await register_and_login(auth_service_url)
-    settings = make_settings()
+    settings = gateway.gateway.settings
     async with (
-        serve_gateway(settings) as gateway,
         connect(gateway.ws_url(user.access_token)) as ws,
     ):
         # One line of the console producer, as pasted from the seed.
@@ -38,13 +36,12 @@ async def test_seed_record_arrives_as_the_seed_frame(
 
 
 async def test_v2_envelope_carries_id_type_and_time(
-    auth_service_url: str, make_settings: SettingsFactory, producer: AIOKafkaProducer
+    auth_service_url: str, gateway: Served, producer: AIOKafkaProducer
 ) -> None:
     user = await register_and_login(auth_service_url)
-    settings = make_settings()
+    settings = gateway.gateway.settings
     message_id = uuid4()
     async with (
-        serve_gateway(settings) as gateway,
         connect(gateway.ws_url(user.access_token, v="2")) as ws,
     ):
         record = {

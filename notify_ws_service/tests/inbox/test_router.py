@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import httpx
@@ -11,19 +10,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.testing.auth_service import AuthUser, register_and_login
-from tests.conftest import gateway_settings
-from tests.support import Served, connect, notification, receive_json, serve_gateway
+from tests.support import Served, connect, notification, receive_json
 
 PREFIX = "/api/v1/notify/notifications"
 
 
-@pytest.fixture(scope="module")
-async def served(
-    database_url: str, kafka_bootstrap: str, auth_service_url: str
-) -> AsyncIterator[Served]:
-    settings = gateway_settings(database_url, kafka_bootstrap, auth_url=auth_service_url)
-    async with serve_gateway(settings) as served:
-        yield served
+@pytest.fixture
+def served(gateway: Served) -> Served:
+    return gateway
 
 
 async def _deliver(

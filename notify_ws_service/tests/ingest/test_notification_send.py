@@ -10,14 +10,13 @@ from aiokafka import AIOKafkaProducer
 
 from shared.events.topics import dead_letter
 from shared.testing.auth_service import register_and_login
-from tests.conftest import SettingsFactory
 from tests.support import (
+    Served,
     connect,
     nothing_within,
     notification,
     read_topic,
     receive_json,
-    serve_gateway,
 )
 
 
@@ -26,22 +25,21 @@ class TestBadRecords:
         self,
         auth_service_url: str,
         kafka_bootstrap: str,
-        make_settings: SettingsFactory,
+        gateway: Served,
         producer: AIOKafkaProducer,
     ) -> None:
         user = await register_and_login(auth_service_url)
-        settings = make_settings(max_record_bytes=1024)
+        settings = gateway.gateway.settings
         topic = settings.notification_topic
         bad = [
             b"not json",
             b"[1, 2]",
             json.dumps({"message_id": str(uuid4()), "user_id": str(user.id)}).encode(),
             notification(user.id, delivery_method="email"),
-            notification(user.id, content="x" * 2000),
+            notification(user.id, content="x" * 40_000),
             notification(user.id).replace(b'"message_id": "', b'"message_id": "nope'),
         ]
         async with (
-            serve_gateway(settings) as gateway,
             connect(gateway.ws_url(user.access_token)) as ws,
         ):
             key = str(user.id).encode()  # one partition: the good one comes after the bad
@@ -68,15 +66,14 @@ class TestDelivery:
     async def test_same_message_id_twice_is_pushed_once_to_every_socket_of_the_user(
         self,
         auth_service_url: str,
-        make_settings: SettingsFactory,
+        gateway: Served,
         producer: AIOKafkaProducer,
     ) -> None:
         user = await register_and_login(auth_service_url)
         other = await register_and_login(auth_service_url)
-        settings = make_settings()
+        settings = gateway.gateway.settings
         message_id = uuid4()
         async with (
-            serve_gateway(settings) as gateway,
             connect(gateway.ws_url(user.access_token)) as first,
             connect(gateway.ws_url(user.access_token)) as second,
             connect(gateway.ws_url(other.access_token)) as stranger,

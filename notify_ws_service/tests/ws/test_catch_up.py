@@ -13,6 +13,7 @@ from notify_ws_service.fanout.push import Push
 from shared.testing.auth_service import AuthUser, register_and_login
 from tests.conftest import SettingsFactory
 from tests.support import (
+    Served,
     connect,
     frames_until_recovered,
     nothing_within,
@@ -41,31 +42,28 @@ class TestSince:
     async def test_missed_notifications_come_in_order_then_recovered(
         self,
         auth_service_url: str,
-        make_settings: SettingsFactory,
+        gateway: Served,
         producer: AIOKafkaProducer,
     ) -> None:
         user = await register_and_login(auth_service_url)
-        settings = make_settings()
+        settings = gateway.gateway.settings
         topic, key = settings.notification_topic, str(user.id).encode()
-        async with serve_gateway(settings) as gateway:
-            async with connect(gateway.ws_url(user.access_token, v="2")) as ws:
-                await producer.send_and_wait(topic, notification(user.id, "seen", "0"), key=key)
-                last_seen = (await receive_json(ws))["id"]
-            for n in range(1, 4):
-                await producer.send_and_wait(
-                    topic, notification(user.id, "missed", str(n)), key=key
-                )
-            await _wait_stored(gateway.base_url, user, 4)
+        async with connect(gateway.ws_url(user.access_token, v="2")) as ws:
+            await producer.send_and_wait(topic, notification(user.id, "seen", "0"), key=key)
+            last_seen = (await receive_json(ws))["id"]
+        for n in range(1, 4):
+            await producer.send_and_wait(topic, notification(user.id, "missed", str(n)), key=key)
+        await _wait_stored(gateway.base_url, user, 4)
 
-            async with connect(gateway.ws_url(user.access_token, v="2", since=last_seen)) as ws:
-                frames = await frames_until_recovered(ws)
-                assert [f.get("body") for f in frames[:-1]] == ["1", "2", "3"]
-                assert frames[-1] == {"type": "recovered", "complete": True}
-                assert await nothing_within(ws, 1.0)
+        async with connect(gateway.ws_url(user.access_token, v="2", since=last_seen)) as ws:
+            frames = await frames_until_recovered(ws)
+            assert [f.get("body") for f in frames[:-1]] == ["1", "2", "3"]
+            assert frames[-1] == {"type": "recovered", "complete": True}
+            assert await nothing_within(ws, 1.0)
 
-            items = await _inbox(gateway.base_url, user)
-            assert [i["body"] for i in items] == ["3", "2", "1", "0"]
-            assert [str(i["id"]) for i in reversed(items)][1:] == [f["id"] for f in frames[:-1]]
+        items = await _inbox(gateway.base_url, user)
+        assert [i["body"] for i in items] == ["3", "2", "1", "0"]
+        assert [str(i["id"]) for i in reversed(items)][1:] == [f["id"] for f in frames[:-1]]
 
     async def test_unknown_since_reports_incomplete(
         self, auth_service_url: str, make_settings: SettingsFactory
