@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from auth_service.auth import service
 from auth_service.auth.schemas import (
+    JwkSet,
     LogoutRequest,
     RefreshRequest,
     RegisterRequest,
@@ -170,9 +171,11 @@ async def verify(
     "/.well-known/jwks.json",
     summary="Public keys that verify this service's tokens (RS256)",
 )
-async def jwks_document(tokens: TokensDep, response: Response) -> dict[str, Any]:
+async def jwks_document(tokens: TokensDep, response: Response) -> JwkSet:
+    """Services verify access tokens locally with these; fetch again when a token names
+    an unknown `kid` (the key was rotated)."""
     response.headers["Cache-Control"] = "public, max-age=300"
-    return tokens.jwks()
+    return JwkSet.model_validate(tokens.jwks())
 
 
 def _uuid(value: Any) -> UUID:

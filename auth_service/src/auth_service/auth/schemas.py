@@ -89,3 +89,18 @@ class VerifiedToken(BaseModel):
     display_name: str
     is_superuser: bool
     exp: int = Field(description="Expiry of the token, seconds since the epoch")
+
+
+class Jwk(BaseModel):
+    """An RSA public key (RFC 7517); ``kid`` is its RFC 7638 thumbprint."""
+
+    kty: Literal["RSA"]
+    use: Literal["sig"]
+    alg: Literal["RS256"]
+    kid: str
+    n: str = Field(description="Modulus, base64url")
+    e: str = Field(description="Exponent, base64url", examples=["AQAB"])
+
+
+class JwkSet(BaseModel):
+    keys: list[Jwk] = Field(description="The signing key first, then keys being retired")
