@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID, uuid4
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -20,7 +21,7 @@ from shared.config import Environment
 from shared.testing.auth_service import AuthUser, register_and_login
 from shared.testing.server import serve
 from shared.testing.services import fresh_database
-from tests.helpers import Person
+from tests.helpers import Api, Person
 
 MakeSettings = Callable[..., Settings]
 
@@ -69,6 +70,12 @@ async def chat_url(app: FastAPI, settings: Settings) -> AsyncIterator[str]:
 def signing_key(auth_signing_key: SigningKey, auth_service_url: str) -> SigningKey:
     """The test auth_service's own key, for identities its API cannot make."""
     return auth_signing_key
+
+
+@pytest.fixture(scope="session")
+async def api(chat_url: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=chat_url, timeout=30) as client:
+        yield Api(client, chat_url)
 
 
 @pytest.fixture(scope="session")

@@ -51,14 +51,14 @@ class TestSocketsHoldNoConnections:
         self, make_settings: MakeSettings, alice: Person, bob: Person
     ) -> None:
         # Two pooled connections in all; each socket pinning one would stall at the third.
-        settings = make_settings(database_pool_size=1, ws_max_sockets_per_user=200)
+        settings = make_settings(database_pool_size=1, ws_max_sockets_per_user=500)
         app = create_app(settings)
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
             api = Api(client, url)
             chat = await api.create_chat(alice, bob)
             async with AsyncExitStack() as stack:
                 sockets = []
-                for n in range(100):
+                for n in range(500):
                     path = f"/ws/chat/{chat['id']}" if n % 2 else "/ws"
                     sockets.append(
                         await stack.enter_async_context(connect(url, path, alice if n % 3 else bob))

@@ -20,6 +20,9 @@ from chat_service.errors import ChatNotFound, MemberNotFound, NotChatOwner, Owne
 from chat_service.messages.schemas import MessageRead
 from chat_service.models import Chat, ChatType, Member, Role
 from shared.db import utcnow
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def chat_type_for(member_count: int) -> ChatType:
@@ -85,6 +88,7 @@ async def create_chat(work: Work, data: ChatCreate) -> ChatRead:
         },
     )
     work.push("chat_created", chat_id=chat.id, audience=member_ids, data=_json(result))
+    log.info("chat.created", chat_id=str(chat.id), type=chat.type, members=len(member_ids))
     return result
 
 
@@ -176,6 +180,7 @@ async def delete_chat(work: Work, chat_id: UUID) -> None:
         },
     )
     work.push("chat_deleted", chat_id=chat_id, audience=member_ids, data={"name": chat.name})
+    log.info("chat.deleted", chat_id=str(chat_id))
 
 
 async def add_members(work: Work, chat_id: UUID, user_ids: Sequence[UUID]) -> ChatRead:

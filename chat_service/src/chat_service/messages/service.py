@@ -19,7 +19,11 @@ from chat_service.messages.schemas import (
     ReadState,
     SendResult,
 )
+from chat_service.metrics import MESSAGES_SENT
 from shared.db import utcnow
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 async def send_message(work: Work, chat_id: UUID, data: MessageCreate) -> SendResult:
@@ -74,6 +78,8 @@ async def send_message(work: Work, chat_id: UUID, data: MessageCreate) -> SendRe
             "member_ids": [str(u) for u in member_ids],
         },
     )
+    MESSAGES_SENT.inc()
+    log.info("message.sent", chat_id=str(chat_id), seq=message.seq)
     work.push(
         "message_created",
         chat_id=chat_id,

@@ -44,6 +44,7 @@ class Connection:
         self.events = events
         self._queue: asyncio.Queue[str | Close] = asyncio.Queue(maxsize=queue_size)
         self.closed = False
+        self.close_code: int | None = None
 
     @property
     def user_id(self) -> UUID:
@@ -71,11 +72,13 @@ class Connection:
         if self.closed:
             return
         self.closed = True
+        self.close_code = code
         if self._queue.full():
             # A socket this far behind is dropped; what it missed it can catch up on.
             while not self._queue.empty():
                 self._queue.get_nowait()
             code, reason = CloseCode.TRY_AGAIN_LATER, "too far behind; reconnect"
+            self.close_code = code
         self._queue.put_nowait(Close(code, reason))
 
     def _put(self, item: str) -> None:

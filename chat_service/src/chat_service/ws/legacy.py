@@ -22,7 +22,7 @@ from chat_service.messages.schemas import PAGE_MAX, TEXT_MAX, MessageCreate
 from chat_service.models import CLIENT_MESSAGE_ID_MAX, NAME_MAX
 from chat_service.schemas import InputSchema
 from chat_service.ws.connection import Connection
-from chat_service.ws.protocol import Action, Call, error_frame, run_action, unknown_action
+from chat_service.ws.protocol import Action, Call, run_action, unknown_action
 from shared.ws.close_codes import CloseCode
 
 MessageRef = int | UUID
@@ -200,8 +200,8 @@ async def handle_chat_frame(connection: Connection, payload: dict[str, Any]) -> 
 
 
 async def handle_create_chat_frame(connection: Connection, payload: dict[str, Any]) -> None:
-    if "type" in payload and payload["type"] != "create_chat":
-        connection.send(error_frame("create_chat", None, "unknown_action", "send the chat"))
+    if payload.get("type", "create_chat") != "create_chat":
+        connection.send(unknown_action(payload["type"], None, [CREATE_CHAT.name]))
         return
     fields = {k: v for k, v in payload.items() if k != "type"}
     await run_action(connection, CREATE_CHAT.as_action(), fields, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -353,6 +354,7 @@ ERRORS: dict[str, str] = {
 }
 
 
+@cache
 def help_document() -> dict[str, Any]:
     return {
         "protocol": 'Send {"action": "<name>", "request_id"?: "<yours>", ...fields}; the reply '

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 from chat_service.auth import authenticate
 from chat_service.chats import repository
 from chat_service.context import Actor
+from chat_service.metrics import WS_FRAMES_REFUSED
 from chat_service.state import ChatState
 from chat_service.ws.connection import Connection
 from shared.errors import ServiceError, ServiceUnavailable
@@ -88,7 +89,13 @@ async def serve_socket(
     )
     # Registered before the handshake completes: once the client is connected, no
     # event for it can be missed.
-    await state.hub.register(connection)
+    try:
+        await state.hub.register(connection)
+    except Exception as exc:
+        log.error("ws.register_failed", error=repr(exc))
+        await reject(websocket, CloseCode.TRY_AGAIN_LATER, "events unavailable; try again later")
+        return
+    log.info("ws.opened", endpoint=endpoint, user_id=str(actor.user_id))
     gauge = WS_CONNECTIONS.labels(endpoint)
     writer = watchdog = None
     try:
@@ -99,13 +106,19 @@ async def serve_socket(
         await _read_frames(websocket, connection, state, handler)
     finally:
         await state.hub.unregister(connection)
-        connection.close(CloseCode.NORMAL, "bye")
+        connection.close(CloseCode.NORMAL, "closing")
         if watchdog is not None:
             watchdog.cancel()
         if writer is not None:
             gauge.dec()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer, 5)
+        log.info(
+            "ws.closed",
+            endpoint=endpoint,
+            user_id=str(actor.user_id),
+            code=connection.close_code,
+        )
 
 
 async def _expire(connection: Connection) -> None:
@@ -136,9 +149,11 @@ async def _read_frames(
         else:
             size = len(raw.encode())
         if size > settings.ws_max_frame_bytes:
+            WS_FRAMES_REFUSED.labels("size").inc()
             connection.close(CloseCode.MESSAGE_TOO_BIG, "frame too large")
             return
         if not bucket.take():
+            WS_FRAMES_REFUSED.labels("rate").inc()
             strikes += 1
             if strikes >= settings.ws_flood_strikes:
                 connection.close(CloseCode.TOO_MANY_REQUESTS, "too many frames")
