@@ -57,7 +57,7 @@ class OrderOperations:
         async with self._sessionmaker() as session:
             return await service.get_order(session, order_id=order_id, actor=actor)
 
-    async def list(
+    async def page(
         self, *, actor: Actor, status: OrderStatus | None, limit: int, offset: int
     ) -> tuple[list[Order], int]:
         async with self._sessionmaker() as session:

@@ -85,7 +85,7 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> OrderPage:
-    orders, total = await operations.list(
+    orders, total = await operations.page(
         actor=user, status=status_filter, limit=limit, offset=offset
     )
     return OrderPage(

@@ -48,7 +48,7 @@ async def get_order(operations: OrderOperations, actor: Actor, message: dict[str
 
 async def list_orders(operations: OrderOperations, actor: Actor, message: dict[str, Any]) -> Frame:
     request = protocol.ListOrders.model_validate(message)
-    orders, total = await operations.list(
+    orders, total = await operations.page(
         actor=actor, status=request.status, limit=request.limit, offset=request.offset
     )
     return protocol.result_frame(
