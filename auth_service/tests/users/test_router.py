@@ -67,6 +67,8 @@ class TestUpdateMe:
             {"display_name": ""},
             {"display_name": "   "},
             {"display_name": "x" * 65},
+            {"display_name": "line\nbreak"},
+            {"display_name": "bell\u0007"},
             {"avatar_url": "javascript:alert(1)"},
             {"avatar_url": "https://example.com/" + "a" * 2100},
             {"email": "new@example.com"},

@@ -20,7 +20,13 @@ from auth_service.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH
 
 DisplayName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=DISPLAY_NAME_MAX_LENGTH),
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        # No control characters: names end up in chat lists, logs and notifications.
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+    ),
 ]
 
 
