@@ -6,9 +6,11 @@ import time
 from uuid import uuid4
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from orders_service.broadcast.messages import OrderBroadcast
 from shared.auth.tokens import TokenClaims
+from shared.testing.proxy import tcp_proxy
 from tests.conftest import SettingsFactory
 from tests.support import serve_orders, ws_client
 
@@ -90,3 +92,38 @@ class TestAcrossInstances:
             )
             assert reply["order"]["status"] == "paid"
             assert (await on_first.recv())["status"] == "paid"
+
+
+class TestRedisOutage:
+    async def test_orders_go_on_and_broadcasts_resume_after_it(
+        self, make_settings: SettingsFactory, redis_url: str
+    ) -> None:
+        target = make_url(redis_url)
+        async with tcp_proxy(f"{target.host}:{target.port or 6379}") as proxy:
+            proxied = target.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+            settings = make_settings(redis_url=proxied, redis_channel=f"orders-{uuid4().hex}")
+            async with (
+                serve_orders(settings) as url,
+                ws_client(url) as ws,
+                httpx.AsyncClient(base_url=url, timeout=15) as client,
+            ):
+                await client.post("/api/v1/orders", json={"customer": "before"})
+                assert (await ws.recv())["customer"] == "before"
+
+                proxy.cut()
+                # Taking orders does not depend on Redis; the broadcast is best effort.
+                created = await client.post("/api/v1/orders", json={"customer": "during"})
+                assert created.status_code == 201
+                assert (await client.get("/readyz")).json()["checks"]["redis"].startswith("error")
+
+                proxy.restore()
+                # The listener resubscribes; keep changing until a broadcast comes through.
+                frame: dict[str, object] = {}
+                for n in range(60):
+                    await client.post("/api/v1/orders", json={"customer": f"after {n}"})
+                    try:
+                        frame = await ws.recv(timeout=1)
+                    except TimeoutError:
+                        continue
+                    break
+                assert str(frame.get("customer", "")).startswith(("after", "during"))
