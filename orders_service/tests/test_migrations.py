@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from orders_service import models  # noqa: F401  (registers the tables)
 from orders_service.__main__ import upgrade
-from orders_service.models import Base
-from shared.db import create_engine
+from shared.db import Base, create_engine
 from shared.testing.services import fresh_database
 
 

@@ -87,7 +87,7 @@ class TestList:
         "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"status": "lost"}]
     )
     async def test_bad_params_are_422(
-        self, client: httpx.AsyncClient, params: dict[str, object]
+        self, client: httpx.AsyncClient, params: dict[str, int | str]
     ) -> None:
         assert (await client.get("/api/v1/orders", params=params)).status_code == 422
 
