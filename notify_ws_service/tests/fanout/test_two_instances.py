@@ -8,6 +8,7 @@ import asyncio
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from shared.devbroker import free_port
 from shared.testing.auth_service import register_and_login
 from tests.conftest import SettingsFactory
 from tests.support import (
@@ -75,3 +76,18 @@ class TestTwoInstances:
         ):
             await asyncio.sleep(0)
             assert await nothing_within(ws, 0.3)
+
+
+class TestRedisDown:
+    async def test_the_gateway_starts_unready_and_sockets_get_1013(
+        self, auth_service_url: str, make_settings: SettingsFactory
+    ) -> None:
+        user = await register_and_login(auth_service_url)
+        settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+        async with serve_gateway(settings, wait_consuming=False) as gateway:
+            async with httpx.AsyncClient(base_url=gateway.base_url) as client:
+                ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["redis"].startswith("error")
+            async with connect(gateway.ws_url(user.access_token)) as ws:
+                assert (await close_code(ws))[0] == 1013

@@ -69,7 +69,7 @@ class RedisBus:
         return f"{self._prefix}user:{user_id}"
 
     async def start(self) -> None:
-        await self._pubsub.subscribe(self._home)
+        # Not awaited: the gateway comes up while Redis is down (sockets get 1013 then).
         self._task = asyncio.create_task(self._listen(), name="notify-redis-bus")
 
     async def stop(self) -> None:
@@ -99,6 +99,13 @@ class RedisBus:
         await self._pubsub.unsubscribe(self.channel(user_id))
 
     async def _listen(self) -> None:
+        while True:
+            try:
+                await self._pubsub.subscribe(self._home)
+                break
+            except Exception as exc:
+                log.warning("bus.redis_unavailable", error=repr(exc))
+                await asyncio.sleep(1.0)
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)

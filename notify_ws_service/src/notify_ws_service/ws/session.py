@@ -139,7 +139,14 @@ async def _serve(
     try:
         if since is not None:
             connection.begin_recovery()
-        await gateway.subscriptions.acquire(user_id)
+        try:
+            await gateway.subscriptions.acquire(user_id)
+        except Exception as exc:
+            # Redis is unreachable: this socket would miss what other instances consume.
+            log.warning("ws.subscribe_failed", user_id=str(user_id), error=repr(exc))
+            connection.close(CloseCode.TRY_AGAIN_LATER, "try again later")
+            await _close(gateway, connection)
+            return
         try:
             if since is not None:
                 replay, complete = await gateway.catch_up(user_id, since)
@@ -159,13 +166,17 @@ async def _serve(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    await _close(gateway, connection)
+
+
+async def _close(gateway: Gateway, connection: Connection) -> None:
     request = connection.close_request
     if request is not None:
         log.info(
             "ws.closing",
-            user_id=str(user_id),
+            user_id=str(connection.user_id),
             connection=connection.id,
-            code=request.code,
+            code=int(request.code),
             reason=request.reason,
         )
         # A client that stopped reading may never take the close frame: do not wait on it.
@@ -174,7 +185,7 @@ async def _serve(
                 connection.websocket.close(request.code, request.reason),
                 gateway.settings.close_timeout,
             )
-    log.info("ws.disconnected", user_id=str(user_id), connection=connection.id)
+    log.info("ws.disconnected", user_id=str(connection.user_id), connection=connection.id)
 
 
 def _error(error: str, detail: str = "") -> str:
