@@ -225,6 +225,8 @@ class TestInvites:
         preview = await api.call(carol, "GET", f"/api/v1/invites/{invite['token']}")
         assert preview.json()["chat_name"] == chat["name"]
         async with connect(chat_url, "/ws", carol) as ws:
+            seen = await ws.request("preview_invite", token=invite["token"])
+            assert seen["invite"]["member_count"] == 2
             joined = await ws.request("accept_invite", token=invite["token"])
         assert joined["chat"]["type"] == "group"
         assert str(carol.id) in {m["user_id"] for m in joined["chat"]["members"]}

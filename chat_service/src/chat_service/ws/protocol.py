@@ -148,6 +148,11 @@ async def _create_invite(call: Call, r: req.CreateInvite) -> dict[str, Any]:
     return {"invite": _dump(invite)}
 
 
+async def _preview_invite(call: Call, r: req.AcceptInvite) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        return {"invite": _dump(await invites.preview_invite(work, r.token))}
+
+
 async def _accept_invite(call: Call, r: req.AcceptInvite) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
         return {"chat": _dump(await invites.accept_invite(work, r.token))}
@@ -308,6 +313,14 @@ ACTIONS: dict[str, Action] = {
             req.CreateInvite,
             {**_CHAT, "max_uses": 5},
             _create_invite,
+            "invite",
+        ),
+        _a(
+            "preview_invite",
+            "Where an invite token leads (chat name, member count).",
+            req.AcceptInvite,
+            {"token": "Jd8c..."},
+            _preview_invite,
             "invite",
         ),
         _a(
