@@ -294,6 +294,16 @@ def read_kustomization(directory: Path) -> list[dict[str, Any]]:
     for patch in kustomization.get("patches", []):
         if "path" in patch:
             assert (directory / patch["path"]).exists(), f"patch {patch['path']} does not exist"
+            continue
+        target = patch["target"]
+        matched = [
+            o
+            for o in objects
+            if o["kind"] == target["kind"] and o["metadata"]["name"] == target["name"]
+        ]
+        assert matched, f"patch target {target} matches nothing"
+        for obj in matched:
+            _json6902(obj, yaml.safe_load(patch["patch"]))
     for group in kustomization.get("labels", []):
         for obj in objects:
             obj["metadata"].setdefault("labels", {}).update(group.get("pairs", {}))
@@ -311,6 +321,21 @@ def read_kustomization(directory: Path) -> list[dict[str, Any]]:
                 new = images[name]
                 container["image"] = f"{new.get('newName', name)}:{new.get('newTag', 'latest')}"
     return objects
+
+
+def _json6902(obj: dict[str, Any], operations: list[dict[str, Any]]) -> None:
+    """add, replace and remove on plain /a/b/c paths: what the overlays use."""
+    for operation in operations:
+        *parents, last = operation["path"].strip("/").split("/")
+        node: Any = obj
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if operation["op"] == "remove":
+            assert last in node, f"nothing to remove at {operation['path']}"
+            del node[last]
+        else:
+            assert operation["op"] in ("add", "replace"), operation
+            node[last] = operation["value"]
 
 
 def _b64(value: str) -> str:
