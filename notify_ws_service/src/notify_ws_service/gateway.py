@@ -112,12 +112,8 @@ class Gateway:
         while True:
             try:
                 await self.producer.wait_ready(timeout=30)
-                if settings.create_topics:
-                    topics = [t for topics, _, _ in plan for t in topics]
-                    await ensure_topics(
-                        settings.kafka_bootstrap_servers,
-                        [*topics, *(dead_letter(t) for t in topics)],
-                    )
+                if settings.create_topics and not self.consumers:
+                    await self._create_topics([t for topics, _, _ in plan for t in topics])
                 for topics, group, handler in plan[len(self.consumers) :]:
                     consumer = BatchConsumer(
                         topics,
@@ -137,6 +133,17 @@ class Gateway:
                 continue
             self.consuming.set()
             return
+
+    async def _create_topics(self, topics: list[str]) -> None:
+        """Development convenience; where topics are provisioned (and the gateway may not
+        create them) a failure here must not keep the consumers from starting."""
+        try:
+            await ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                [*topics, *(dead_letter(t) for t in topics)],
+            )
+        except Exception as exc:
+            log.warning("kafka.create_topics_failed", error=repr(exc))
 
     async def drain(self) -> None:
         """Stop consuming: finish and commit the batch in hand, leave the groups."""
