@@ -130,25 +130,10 @@ async def list_chats(
                 unread_count=unread.get(chat.id, 0),
                 last_message=None
                 if message is None
-                else message_read(message, read_seq=floors.get(chat.id, 0)),
+                else MessageRead.of(message, read_seq=floors.get(chat.id, 0)),
             )
         )
     return ChatList(items=items, has_more=has_more)
-
-
-def message_read(message: Any, *, read_seq: int) -> MessageRead:
-    return MessageRead(
-        id=message.id,
-        chat_id=message.chat_id,
-        seq=message.seq,
-        sender_id=message.sender_id,
-        client_message_id=message.client_message_id,
-        text=message.text,
-        created_at=message.created_at,
-        edited_at=message.edited_at,
-        deleted=message.deleted,
-        is_read=message.seq <= read_seq,
-    )
 
 
 async def rename_chat(work: Work, chat_id: UUID, name: str) -> ChatRead:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from chat_service.models import CLIENT_MESSAGE_ID_MAX
+from chat_service.models import CLIENT_MESSAGE_ID_MAX, Message
 from chat_service.schemas import InputSchema, Schema
 
 TEXT_MAX = 4000
@@ -41,6 +41,22 @@ class MessageRead(Schema):
     edited_at: datetime | None
     deleted: bool
     is_read: bool = Field(description="Every member of the chat has read this message.")
+
+    @classmethod
+    def of(cls, message: Message, *, read_seq: int) -> MessageRead:
+        """``read_seq``: the chat's lowest member read position."""
+        return cls(
+            id=message.id,
+            chat_id=message.chat_id,
+            seq=message.seq,
+            sender_id=message.sender_id,
+            client_message_id=message.client_message_id,
+            text=message.text,
+            created_at=message.created_at,
+            edited_at=message.edited_at,
+            deleted=message.deleted,
+            is_read=message.seq <= read_seq,
+        )
 
 
 class MessagePage(Schema):

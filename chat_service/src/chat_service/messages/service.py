@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 from chat_service.chats import repository as chats
 from chat_service.chats.access import member_chat, visible_chat
-from chat_service.chats.service import message_read, touch_display_name
+from chat_service.chats.service import touch_display_name
 from chat_service.context import Work
 from chat_service.errors import MessageDeleted, MessageNotFound, NotMessageSender
 from chat_service.messages import repository
@@ -20,6 +20,7 @@ from chat_service.messages.schemas import (
     SendResult,
 )
 from chat_service.metrics import MESSAGES_SENT
+from chat_service.models import Message
 from shared.db import utcnow
 from shared.logging import get_logger
 
@@ -63,7 +64,7 @@ async def send_message(work: Work, chat_id: UUID, data: MessageCreate) -> SendRe
     await session.flush()
     members = await chats.members_of(session, chat_id)
     member_ids = [m.user_id for m in members]
-    result = message_read(message, read_seq=min(m.last_read_seq for m in members))
+    result = MessageRead.of(message, read_seq=min(m.last_read_seq for m in members))
     work.record(
         "message_created",
         chat_id=chat_id,
@@ -89,9 +90,9 @@ async def send_message(work: Work, chat_id: UUID, data: MessageCreate) -> SendRe
     return SendResult(message=result, duplicate=False)
 
 
-async def _original(work: Work, chat_id: UUID, message: object) -> SendResult:
+async def _original(work: Work, chat_id: UUID, message: Message) -> SendResult:
     floor = await repository.read_floor(work.session, chat_id)
-    return SendResult(message=message_read(message, read_seq=floor), duplicate=True)
+    return SendResult(message=MessageRead.of(message, read_seq=floor), duplicate=True)
 
 
 async def get_messages(
@@ -109,7 +110,7 @@ async def get_messages(
     )
     floor = await repository.read_floor(work.session, chat_id)
     return MessagePage(
-        items=[message_read(m, read_seq=floor) for m in rows],
+        items=[MessageRead.of(m, read_seq=floor) for m in rows],
         has_more=has_more,
         last_seq=chat.last_seq,
         read_seq=floor,
@@ -130,7 +131,7 @@ async def edit_message(work: Work, chat_id: UUID, message_id: UUID, text: str) -
     message.edited_at = utcnow()
     await work.session.flush()
     members = await chats.members_of(work.session, chat_id)
-    result = message_read(message, read_seq=min(m.last_read_seq for m in members))
+    result = MessageRead.of(message, read_seq=min(m.last_read_seq for m in members))
     work.record(
         "message_edited",
         chat_id=chat_id,
@@ -196,7 +197,7 @@ async def delete_messages(
             audience=[m.user_id for m in members],
             data={"message_ids": [str(m.id) for m in fresh], "seqs": [m.seq for m in fresh]},
         )
-    return [message_read(m, read_seq=floor) for m in found]
+    return [MessageRead.of(m, read_seq=floor) for m in found]
 
 
 async def read_messages(work: Work, chat_id: UUID, seq: int) -> ReadState:
