@@ -1,7 +1,7 @@
 """The suite starts the way the containers start it: the image's commands, with the
 environment docker-compose gives each service, against real PostgreSQL, Redis and a
-broker. Only addresses change (compose's host names become this machine's), and
-idempotence is off because the local broker lacks it."""
+broker, and then does seed 004's walkthrough. Only addresses change (compose's host
+names become this machine's), and idempotence is off because the local broker lacks it."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ import signal
 import subprocess
 import sys
 import urllib.request
+import uuid
 from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import pytest
+import websockets
+from aiokafka import AIOKafkaProducer
 from deploycheck import (
     REPO,
     SERVICES,
@@ -27,6 +31,7 @@ from deploycheck import (
 )
 
 from shared.devbroker import free_port
+from shared.events.topics import NOTIFICATION_SEND
 from shared.testing.services import fresh_database
 
 pytestmark = pytest.mark.timeout(240)
@@ -70,7 +75,45 @@ async def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float
     raise AssertionError(f"{url} was not ready within {timeout:.0f}s")
 
 
-async def test_suite_starts_in_production_with_the_compose_environment(
+async def _seed_004_walkthrough(ports: dict[str, int], kafka: str) -> None:
+    """deploy/README.md's steps 3-6: a real token, a socket, the seed's record, its frame."""
+    auth = f"http://127.0.0.1:{ports['auth_service']}"
+    email, password = f"viewer-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery"
+    async with httpx.AsyncClient(timeout=30) as client:
+        registered = await client.post(
+            f"{auth}/api/v1/auth/register",
+            json={"email": email, "password": password, "display_name": "Viewer"},
+        )
+        assert registered.status_code == 201, registered.text
+        login = await client.post(
+            f"{auth}/api/v1/auth/login", data={"username": email, "password": password}
+        )
+        token = login.json()["access_token"]
+        me = await client.get(
+            f"{auth}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        user_id = me.json()["id"]
+    gateway = f"ws://127.0.0.1:{ports['notify_ws_service']}/api/v1/notify/ws?token={token}"
+    async with websockets.connect(gateway) as socket:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka)
+        await producer.start()
+        try:
+            record = {
+                "message_id": str(uuid.uuid4()),
+                "delivery_method": "push",
+                "user_id": user_id,
+                "subject": "Новый фильм",
+                "content": "Фильм 'Как закалялась сталь' теперь доступен для просмотра",
+            }
+            await producer.send_and_wait(NOTIFICATION_SEND, json.dumps(record).encode())
+        finally:
+            await producer.stop()
+        # Generous: the gateway may still be joining its consumer group.
+        frame = json.loads(await asyncio.wait_for(socket.recv(), timeout=90))
+    assert frame == {"title": record["subject"], "body": record["content"]}
+
+
+async def test_suite_starts_in_production_and_runs_the_seed_004_walkthrough(
     postgres_server_url: str,
     redis_url: str,
     kafka_bootstrap: str,
@@ -134,6 +177,7 @@ async def test_suite_starts_in_production_with_the_compose_environment(
                     for s, process in zip(SERVICES, processes, strict=True)
                 )
             )
+            await _seed_004_walkthrough(ports, kafka_bootstrap)
         finally:
             for process in processes:
                 if process.poll() is None:
