@@ -58,6 +58,11 @@ class Settings(ServiceSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     catchup_limit: int = Field(default=500, ge=1)
 
+    # Inbox retention: older notifications are deleted (``?since=`` one of them reports
+    # ``complete: false``).
+    inbox_retention_days: float = Field(default=30.0, gt=0)
+    prune_interval: float = Field(default=3600.0, gt=0)
+
 
 @lru_cache
 def get_settings() -> Settings:

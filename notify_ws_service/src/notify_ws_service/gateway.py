@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from uuid import UUID
 
 import httpx
@@ -27,7 +28,7 @@ from notify_ws_service.ingest.consumer import DomainEventHandler, NotificationHa
 from notify_ws_service.ingest.service import Ingestor
 from notify_ws_service.ws.registry import Registry
 from shared.app import ReadinessCheck
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_engine, create_sessionmaker, session_scope, utcnow
 from shared.events.topics import dead_letter
 from shared.kafka import BatchConsumer, BatchHandler, ResilientProducer, ensure_topics
 from shared.logging import get_logger
@@ -83,6 +84,7 @@ class Gateway:
         self.consumers: list[BatchConsumer] = []
         self.consuming = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
+        self._pruning: asyncio.Task[None] | None = None
         self._drained = False
 
     async def start(self) -> None:
@@ -90,6 +92,7 @@ class Gateway:
         await self.presence.start(lambda: ((c.user_id, c.id) for c in self.registry.connections()))
         self.producer.start()
         self._starting = asyncio.create_task(self._start_consumers(), name="notify-consumers")
+        self._pruning = asyncio.create_task(self._prune_forever(), name="notify-prune")
 
     async def _start_consumers(self) -> None:
         """Keeps trying while the broker is down, so the gateway comes up regardless."""
@@ -164,6 +167,10 @@ class Gateway:
 
     async def stop(self) -> None:
         await self.drain()
+        if self._pruning is not None:
+            self._pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruning
         await self.presence.stop()
         await self.bus.stop()
         await self.producer.stop()
@@ -171,6 +178,23 @@ class Gateway:
             await self.redis.aclose()
         await self.http.aclose()
         await self.engine.dispose()
+
+    async def prune_inbox(self) -> int:
+        """Delete notifications older than the retention; returns how many."""
+        cutoff = utcnow() - timedelta(days=self.settings.inbox_retention_days)
+        async with session_scope(self.sessionmaker) as session:
+            deleted = await repository.delete_older_than(session, cutoff)
+        if deleted:
+            log.info("inbox.pruned", deleted=deleted)
+        return deleted
+
+    async def _prune_forever(self) -> None:
+        while True:
+            try:
+                await self.prune_inbox()
+            except Exception as exc:
+                log.warning("inbox.prune_failed", error=repr(exc))
+            await asyncio.sleep(self.settings.prune_interval)
 
     async def catch_up(self, user_id: UUID, since: UUID) -> tuple[list[Push], bool]:
         """What the user missed after ``since``, oldest first, and whether that is all.

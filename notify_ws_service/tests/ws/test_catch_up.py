@@ -4,12 +4,17 @@ that dies between storing and pushing."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import update
 
 from notify_ws_service.fanout.push import Push
+from notify_ws_service.ingest.records import NewNotification
+from notify_ws_service.models import Notification
+from shared.db import session_scope, utcnow
 from shared.testing.auth_service import AuthUser, register_and_login
 from tests.conftest import SettingsFactory
 from tests.support import (
@@ -114,3 +119,29 @@ class TestCrashBetweenStoreAndPush:
             assert await nothing_within(ws, 2.0)
             assert len(await _inbox(second.base_url, user)) == 2
             assert UUID(frames[0]["id"]) == UUID(str(stored[0]["id"]))
+
+
+class TestRetention:
+    async def test_since_a_pruned_notification_reports_incomplete(
+        self, auth_service_url: str, gateway: Served
+    ) -> None:
+        user = await register_and_login(auth_service_url)
+        old, recent = uuid4(), uuid4()
+        await gateway.gateway.ingestor.ingest(
+            [
+                NewNotification(message_id=old, user_id=user.id, title="t", body="old"),
+                NewNotification(message_id=recent, user_id=user.id, title="t", body="recent"),
+            ]
+        )
+        async with session_scope(gateway.gateway.sessionmaker) as session:
+            await session.execute(
+                update(Notification)
+                .where(Notification.message_id == old)
+                .values(created_at=utcnow() - timedelta(days=400))
+            )
+        assert await gateway.gateway.prune_inbox() >= 1
+        assert [i["body"] for i in await _inbox(gateway.base_url, user)] == ["recent"]
+        async with connect(gateway.ws_url(user.access_token, since=str(old))) as ws:
+            assert await receive_json(ws) == {"type": "recovered", "complete": False}
+        async with connect(gateway.ws_url(user.access_token, v="2", since=str(recent))) as ws:
+            assert await receive_json(ws) == {"type": "recovered", "complete": True}

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,3 +121,8 @@ async def mark_all_read(session: AsyncSession, *, user_id: UUID) -> int:
 def stored_since(row: Notification, window: float, now: datetime) -> bool:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=now.tzinfo)
     return now - created <= timedelta(seconds=window)
+
+
+async def delete_older_than(session: AsyncSession, cutoff: datetime) -> int:
+    result = await session.execute(delete(Notification).where(Notification.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -149,7 +149,12 @@ async def _serve(
             return
         try:
             if since is not None:
-                replay, complete = await gateway.catch_up(user_id, since)
+                try:
+                    replay, complete = await gateway.catch_up(user_id, since)
+                except Exception as exc:
+                    log.warning("ws.catch_up_failed", user_id=str(user_id), error=repr(exc))
+                    connection.close(CloseCode.TRY_AGAIN_LATER, "catch-up failed, try again later")
+                    replay, complete = [], False
                 connection.end_recovery(replay, complete=complete)
             log.info("ws.connected", user_id=str(user_id), connection=connection.id)
             tasks = [
