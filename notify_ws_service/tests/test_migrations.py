@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
+from notify_ws_service import models  # noqa: F401  (registers the tables)
 from notify_ws_service.__main__ import alembic_config
-from notify_ws_service.models import Base
-from shared.db import create_engine
+from shared.db import Base, create_engine
 from shared.testing.services import fresh_database
 
 

@@ -4,6 +4,7 @@ that dies between storing and pushing."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -101,7 +102,7 @@ class TestCrashBetweenStoreAndPush:
 
             # The gateway dies after storing and before pushing: publishing never
             # happens and the offset is never committed.
-            async def die(pushes: list[Push]) -> None:
+            async def die(pushes: Sequence[Push]) -> None:
                 raise ConnectionError("gateway died")
 
             first.gateway.ingestor._bus.publish = die  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 from shared.devbroker import free_port
 from shared.testing.auth_service import AuthUser, register_and_login
@@ -183,13 +184,13 @@ class TestLimits:
         async with serve_gateway(settings, wait_consuming=False) as gateway:
             with pytest.raises(InvalidStatus) as refused:
                 async with connect(
-                    gateway.ws_url(user.access_token), origin="https://evil.example"
-                ):  # type: ignore[arg-type]
+                    gateway.ws_url(user.access_token), origin=Origin("https://evil.example")
+                ):
                     pass
             assert refused.value.response.status_code == 403
             async with connect(
                 gateway.ws_url(user.access_token),
-                origin="https://app.example",  # type: ignore[arg-type]
+                origin=Origin("https://app.example"),
             ) as ws:
                 await ws.send(json.dumps({"type": "ping"}))
                 assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
