@@ -395,10 +395,13 @@ def help_document() -> dict[str, Any]:
 def error_frame(
     action: str | None, request_id: Any, error: str, detail: Any = None
 ) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "action": action, "error": error, "detail": detail}
-    if request_id is not None:
-        frame["request_id"] = request_id
-    return frame
+    return {
+        "type": "error",
+        "action": action,
+        "request_id": request_id,
+        "error": error,
+        "detail": detail,
+    }
 
 
 def validation_detail(exc: ValidationError) -> list[dict[str, Any]]:
@@ -423,10 +426,9 @@ async def run_action(
     except ServiceError as exc:
         connection.send(error_frame(action.name, request_id, exc.error, exc.detail))
     else:
-        reply: dict[str, Any] = {"type": "result", "action": action.name}
-        if request_id is not None:
-            reply["request_id"] = request_id
-        connection.send({**reply, **result})
+        connection.send(
+            {"type": "result", "action": action.name, "request_id": request_id, **result}
+        )
 
 
 def unknown_action(raw_action: Any, request_id: Any, supported: list[str]) -> dict[str, Any]:
