@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 from uuid import uuid4
 
 import httpx
+from redis.asyncio import Redis
 
 from chat_service.main import create_app
 from chat_service.state import ChatState
@@ -44,6 +45,35 @@ class TestRedisFanout:
                     await on_a.request("typing", chat_id=chat["id"])
                     typing = await alice_on_b.event("typing")
                     assert typing["data"]["user_id"] == str(bob.id)
+            # Once a user's last socket on an instance is gone, it stops listening for them.
+            redis = Redis.from_url(redis_url)
+            try:
+                channel = f"{prefix}user:{bob.id}"
+                async with asyncio.timeout(5):
+                    while (await redis.pubsub_numsub(channel))[0][1]:
+                        await asyncio.sleep(0.05)
+            finally:
+                await redis.aclose()
+
+
+class TestShutdown:
+    async def test_open_sockets_are_told_the_server_restarts(
+        self, make_settings: MakeSettings, alice: Person
+    ) -> None:
+        server = serve(create_app(make_settings()))
+        url = await server.__aenter__()
+        stopped = False
+        try:
+            async with connect(url, "/ws", alice) as ws:
+                assert (await ws.request("ping"))["pong"] is True
+                stopping = asyncio.create_task(server.__aexit__(None, None, None))
+                stopped = True
+                code, _ = await ws.closed()
+                await stopping
+        finally:
+            if not stopped:
+                await server.__aexit__(None, None, None)
+        assert code == 1012
 
 
 class TestSocketsHoldNoConnections:

@@ -140,6 +140,9 @@ async def _read_frames(
     while not connection.closed:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
+            if message.get("code") == CloseCode.SERVICE_RESTART:
+                # The server is shutting down: tell the client to reconnect elsewhere.
+                connection.close(CloseCode.SERVICE_RESTART, "server restart")
             return
         raw: str | None = message.get("text")
         if raw is None:
