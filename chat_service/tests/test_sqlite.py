@@ -23,6 +23,8 @@ async def test_chat_flow_on_sqlite(
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
         api = Api(client, base)
         chat = await api.create_chat(alice, bob, name="dev")
+        fetched = (await api.call(alice, "GET", f"/api/v1/chats/{chat['id']}")).json()
+        assert fetched["created_at"].endswith("Z")  # UTC, though SQLite stores it naive
         async with connect(base, "/ws", bob) as ws:
             first = await api.send(alice, chat["id"], "hi", client_message_id="k")
             again = await api.send(alice, chat["id"], "hi", client_message_id="k")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 from pydantic import Field
 
 from chat_service.messages.schemas import MessageRead
 from chat_service.models import NAME_MAX, ChatType, Role
-from chat_service.schemas import InputSchema, Schema
+from chat_service.schemas import InputSchema, Schema, UtcDateTime
 
 MEMBERS_PER_REQUEST = 1000
 
@@ -37,7 +36,7 @@ class MemberRead(Schema):
     role: Role
     display_name: str
     last_read_seq: int
-    joined_at: datetime
+    joined_at: UtcDateTime
 
 
 class ChatRead(Schema):
@@ -45,7 +44,7 @@ class ChatRead(Schema):
     name: str
     type: ChatType
     owner_id: UUID
-    created_at: datetime
+    created_at: UtcDateTime
     last_seq: int
     members: list[MemberRead]
 
@@ -55,8 +54,8 @@ class ChatSummary(Schema):
     name: str
     type: ChatType
     owner_id: UUID
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
     last_seq: int
     member_count: int
     last_read_seq: int = Field(description="Your read position.")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 from pydantic import Field
 
 from chat_service.models import CLIENT_MESSAGE_ID_MAX, Message
-from chat_service.schemas import InputSchema, Schema
+from chat_service.schemas import InputSchema, Schema, UtcDateTime
 
 TEXT_MAX = 4000
 PAGE_MAX = 200
@@ -37,8 +36,8 @@ class MessageRead(Schema):
     sender_id: UUID
     client_message_id: str
     text: str
-    created_at: datetime
-    edited_at: datetime | None
+    created_at: UtcDateTime
+    edited_at: UtcDateTime | None
     deleted: bool
     is_read: bool = Field(description="Every member of the chat has read this message.")
 
