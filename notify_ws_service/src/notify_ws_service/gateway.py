@@ -158,8 +158,10 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._starting
         for consumer in self.consumers:
+            # With the broker gone a clean leave can hang; offsets not committed then
+            # only mean a redelivery, which storing by message_id absorbs.
             try:
-                await consumer.stop()
+                await asyncio.wait_for(consumer.stop(), self.settings.drain_timeout)
             except Exception as exc:
                 log.warning("consumer.stop_failed", error=repr(exc))
         self.consumers.clear()
