@@ -91,9 +91,17 @@ class RedisBus:
         """Returns once Redis confirmed, so nothing published afterwards is missed."""
         channel = self.channel(user_id)
         confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._confirmations.setdefault(channel, deque()).append(confirmed)
-        await self._pubsub.subscribe(channel)
-        await asyncio.wait_for(asyncio.shield(confirmed), timeout=5.0)
+        waiting = self._confirmations.setdefault(channel, deque())
+        waiting.append(confirmed)
+        try:
+            await self._pubsub.subscribe(channel)
+            await asyncio.wait_for(asyncio.shield(confirmed), timeout=5.0)
+        finally:
+            # A later subscribe to this channel must not wait on this one's confirmation.
+            if not confirmed.done() and confirmed in waiting:
+                waiting.remove(confirmed)
+                if not waiting:
+                    self._confirmations.pop(channel, None)
 
     async def unsubscribe(self, user_id: UUID) -> None:
         await self._pubsub.unsubscribe(self.channel(user_id))
