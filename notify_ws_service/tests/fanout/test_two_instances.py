@@ -53,6 +53,9 @@ class TestTwoInstances:
             async with httpx.AsyncClient(base_url=first.base_url, headers=user.headers) as c:
                 items = (await c.get("/api/v1/notify/notifications?limit=100")).json()["items"]
             assert sorted(i["body"] for i in items) == sorted(sent)
+            # One group for the fleet: each record was consumed by exactly one instance.
+            handled = [c.handled for g in (first, second) for c in g.gateway.consumers]
+            assert sum(handled) == len(sent)
 
     async def test_the_socket_cap_holds_across_instances(
         self, auth_service_url: str, redis_url: str, make_settings: SettingsFactory
