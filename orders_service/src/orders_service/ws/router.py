@@ -42,9 +42,15 @@ async def orders_socket(websocket: WebSocket) -> None:
     except AuthUnavailable:
         await _refuse(websocket, CloseCode.TRY_AGAIN_LATER, "auth unavailable, try again later")
         return
-    await websocket.accept()
     connection = Connection(websocket, user=user, queue_size=runtime.settings.send_queue_size)
+    # Subscribed before the handshake completes: a client that has its socket open has
+    # every broadcast committed from then on (queued until the writer starts).
     runtime.hub.add(connection)
+    try:
+        await websocket.accept()
+    except Exception:
+        runtime.hub.discard(connection)
+        raise
     WS_CONNECTIONS.labels(ENDPOINT).inc()
     writer = asyncio.create_task(connection.run_writer(), name="orders-ws-writer")
     reader = asyncio.create_task(_read(runtime, connection), name="orders-ws-reader")
