@@ -44,9 +44,6 @@ class Registry:
             return True
         return False
 
-    def has_user(self, user_id: UUID) -> bool:
-        return user_id in self._by_user
-
     def deliver(self, push: Push) -> None:
         for connection in list(self._by_user.get(push.user_id, {}).values()):
             connection.offer(push)
