@@ -36,7 +36,7 @@ lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	@set -e; for m in $(MEMBERS); do $(UV) run --frozen mypy $$m/src; done
-	$(UV) run --frozen mypy deploy/local
+	$(UV) run --frozen mypy deploy/local bench
 
 format: install
 	$(UV) run --frozen ruff check --fix .

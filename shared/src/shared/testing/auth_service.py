@@ -34,7 +34,7 @@ from shared.testing.services import fresh_database
 T = TypeVar("T")
 
 # Every suite logs in from 127.0.0.1 many times: throttling must not get in its way.
-_GENEROUS_THROTTLING = {
+GENEROUS_THROTTLING = {
     "AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000",
     "AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
     "AUTH_REGISTRATIONS_PER_ADDRESS": "1000000",
@@ -165,7 +165,7 @@ def auth_service_process(
             "AUTH_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
             "AUTH_SIGNING_KEY_PATH": str(signing_key_path or workdir / "signing_key.pem"),
             "AUTH_LOG_LEVEL": "WARNING",
-            **_GENEROUS_THROTTLING,
+            **GENEROUS_THROTTLING,
             **(settings or {}),
         }
     )

@@ -1,0 +1,1 @@
+"""Fault scenarios (`make faults`): each asserts counts of lost and duplicated events."""

@@ -1,0 +1,1 @@
+"""One module per benchmark; see bench/__main__.py for what each exposes."""

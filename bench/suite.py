@@ -1,0 +1,149 @@
+"""Start the services a benchmark needs, each in its own process, on PostgreSQL.
+
+Every run gets a broker on a free port, fresh databases and its own Redis key prefix, so a
+benchmark never sees another run's data. A service can be pinned to a CPU core (taskset)
+so that "per core" figures mean one core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.devbroker import free_port, start_broker
+from shared.testing.auth_service import GENEROUS_THROTTLING
+from shared.testing.services import LOCAL_POSTGRES, LOCAL_REDIS, fresh_database
+
+PREFIXES = {
+    "auth_service": "AUTH_",
+    "notify_ws_service": "NOTIFY_",
+    "chat_service": "CHAT_",
+    "orders_service": "ORDERS_",
+}
+
+
+@dataclass
+class Suite:
+    kafka: str
+    redis_url: str
+    workdir: Path
+    urls: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return self.urls[service]
+
+    def ws_url(self, service: str) -> str:
+        return self.urls[service].replace("http://", "ws://", 1)
+
+    def pid(self, service: str) -> int:
+        return self.processes[service].pid
+
+
+def taskset(core: int | None) -> list[str]:
+    if core is None or shutil.which("taskset") is None:
+        return []
+    return ["taskset", "-c", str(core)]
+
+
+def _log_tail(path: Path, lines: int = 30) -> str:
+    with suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{url} exited ({process.returncode}):\n{_log_tail(log)}")
+            with suppress(httpx.TransportError):
+                if (await client.get(url + "/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} was not ready in time:\n{_log_tail(log)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@asynccontextmanager
+async def suite(
+    services: tuple[str, ...],
+    *,
+    cores: Mapping[str, int] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[Suite]:
+    """Start ``services`` (in order; auth_service first when others need tokens).
+
+    ``cores`` pins a service to a core; ``env`` adds settings (with their prefixes).
+    PostgreSQL and Redis come from BENCH_POSTGRES_URL / BENCH_REDIS_URL or the local ones.
+    """
+    postgres = os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)
+    redis_url = os.environ.get("BENCH_REDIS_URL", LOCAL_REDIS)
+    async with AsyncExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        kafka_port = free_port()
+        broker = start_broker(kafka_port, log_path=workdir / "broker.log")
+        stack.callback(_stop, broker)
+        run = Suite(kafka=f"127.0.0.1:{kafka_port}", redis_url=redis_url, workdir=workdir)
+        auth_port = free_port()
+        for service in services:
+            prefix = PREFIXES[service]
+            database = await stack.enter_async_context(fresh_database(postgres, "bench"))
+            port = auth_port if service == "auth_service" else free_port()
+            settings = {
+                "ENVIRONMENT": "development",
+                "PORT": str(port),
+                "DATABASE_URL": database,
+                "REDIS_URL": redis_url,
+                "REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:",
+                "KAFKA_BOOTSTRAP_SERVERS": run.kafka,
+                "AUTH_URL": f"http://127.0.0.1:{auth_port}",
+                "SIGNING_KEY_PATH": str(workdir / "signing_key.pem"),
+                "LOG_LEVEL": "WARNING",
+            }
+            child_env = dict(os.environ)
+            child_env.update({prefix + k: v for k, v in settings.items()})
+            if service == "auth_service":
+                child_env.update(GENEROUS_THROTTLING)
+            child_env.update(env or {})
+            log = workdir / f"{service}.log"
+            command = [sys.executable, "-m", service]
+            with log.open("ab") as migrate_out:
+                subprocess.run(
+                    [*command, "migrate"], env=child_env, stdout=migrate_out, stderr=migrate_out
+                ).check_returncode()
+            out = stack.enter_context(log.open("ab"))
+            process = subprocess.Popen(
+                [*taskset((cores or {}).get(service)), *command, "serve"],
+                env=child_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            stack.callback(_stop, process)
+            url = f"http://127.0.0.1:{port}"
+            await _wait_ready(url, process, log)
+            run.urls[service] = url
+            run.processes[service] = process
+        yield run
