@@ -1,7 +1,8 @@
 """`make bench`: run the benchmarks, print one table, write var/bench/<name>.json.
 
-Each module in bench/scenarios is one benchmark, named after the module, exposing ``async def run(quick: bool) ->
-tuple[list[Row], dict[str, object]]`` (rows and the parameters used).
+Each module in bench/scenarios is one benchmark, named after the module, exposing
+``async def run(quick: bool) -> tuple[list[Row], dict[str, object]]``: its rows and the
+parameters it used.
 """
 
 from __future__ import annotations
