@@ -45,7 +45,11 @@ SERVICES = (
         "CHAT_",
         8002,
         "chat",
-        ("ws://localhost:{port}/ws?token=<access token>",),
+        (
+            "ws://localhost:{port}/ws?token=<access token>",
+            "ws://localhost:{port}/ws/chat/<chat_id>?token=<access token>",
+            "http://localhost:{port}/asyncapi",
+        ),
         has_demo=True,
     ),
     Service("orders_service", "ORDERS_", 8000, "orders", ("ws://localhost:{port}/ws/orders",)),
