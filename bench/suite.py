@@ -40,6 +40,8 @@ class Suite:
     redis_url: str
     workdir: Path
     urls: dict[str, str] = field(default_factory=dict)
+    # Each service's database, for scenarios that look inside it or fault it.
+    databases: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
@@ -145,5 +147,6 @@ async def suite(
             url = f"http://127.0.0.1:{port}"
             await _wait_ready(url, process, log)
             run.urls[service] = url
+            run.databases[service] = child_env[prefix + "DATABASE_URL"]
             run.processes[service] = process
         yield run
