@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import KafkaConnectionError
 
 from shared.events.topics import dead_letter
 from shared.kafka import BatchConsumer, Rejected, ResilientProducer, ensure_topics
@@ -80,3 +81,53 @@ class TestBatchConsumer:
         assert handled == [1, 2, 3], "the failed batch is handled once, after the retry"
         assert sorted(r.value for r in dead) == [b"[]", b"not json"]
         assert all(dict(r.headers)["dlq_reason"] == b"invalid_json" for r in dead)
+
+    async def test_a_failed_commit_does_not_end_consumption(self, kafka_bootstrap: str) -> None:
+        topic = f"commit-{uuid.uuid4().hex[:8]}"
+        await ensure_topics(kafka_bootstrap, [topic, dead_letter(topic)], partitions=1)
+        producer = ResilientProducer(kafka_bootstrap)
+        producer.start()
+        await producer.wait_ready(20)
+        seen: list[bytes] = []
+
+        async def handler(records: list[ConsumerRecord[bytes, bytes]]) -> Sequence[Rejected]:
+            seen.extend(r.value or b"" for r in records)
+            return []
+
+        consumer = BatchConsumer(
+            [topic],
+            bootstrap_servers=kafka_bootstrap,
+            group_id=f"g-{uuid.uuid4().hex}",
+            handler=handler,
+            producer=producer.producer,
+            retry_backoff=0.1,
+        )
+        # A broker that drops the commit's connection cannot be staged on demand here.
+        real_commit = consumer._consumer.commit
+        failures_left = 1
+
+        async def flaky_commit() -> None:
+            nonlocal failures_left
+            if failures_left:
+                failures_left -= 1
+                raise KafkaConnectionError("connection to the coordinator lost")
+            await real_commit()
+
+        consumer._consumer.commit = flaky_commit  # type: ignore[method-assign]
+        await consumer.start()
+        try:
+            await producer.publish(topic, b"first")
+            async with asyncio.timeout(60):
+                while failures_left:
+                    await asyncio.sleep(0.1)
+            await producer.publish(topic, b"second")
+            async with asyncio.timeout(60):
+                while b"second" not in seen:
+                    await asyncio.sleep(0.1)
+            assert consumer.running
+        finally:
+            await consumer.stop()
+            await producer.stop()
+        assert not consumer.running
+        assert seen.count(b"first") == 1
+        assert seen.count(b"second") == 1

@@ -232,3 +232,5 @@ class Gateway:
     async def _consumer_check(self) -> None:
         if not self.consuming.is_set() or self._drained:
             raise ConsumerNotRunning()
+        if not all(consumer.running for consumer in self.consumers):
+            raise ConsumerNotRunning()

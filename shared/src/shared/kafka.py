@@ -146,24 +146,38 @@ class BatchConsumer:
             await self._task
         await self._consumer.stop()
 
+    @property
+    def running(self) -> bool:
+        """Consuming, or retrying after a failure; False once stopped (for readiness)."""
+        return self._task is not None and not self._task.done()
+
     async def _run(self) -> None:
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
-            records = [r for partition in batches.values() for r in partition]
-            if not records:
-                continue
             try:
-                rejected = await self._handler(records)
-                for item in rejected:
-                    await self._dead_letter(item)
+                await self._poll_once()
             except Exception as exc:
-                log.error("consumer.batch_failed", error=repr(exc), size=len(records))
-                await self._rewind(batches)
+                # A failed poll or commit (broker gone, group rebalanced) must not end
+                # consumption: uncommitted records come again, and handlers are idempotent.
+                log.error("consumer.poll_failed", error=repr(exc))
                 await asyncio.sleep(self._retry_backoff)
-                continue
-            await self._consumer.commit()
-            self.handled += len(records)
-            self._observe(batches)
+
+    async def _poll_once(self) -> None:
+        batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
+        records = [r for partition in batches.values() for r in partition]
+        if not records:
+            return
+        try:
+            rejected = await self._handler(records)
+            for item in rejected:
+                await self._dead_letter(item)
+        except Exception as exc:
+            log.error("consumer.batch_failed", error=repr(exc), size=len(records))
+            await self._rewind(batches)
+            await asyncio.sleep(self._retry_backoff)
+            return
+        await self._consumer.commit()
+        self.handled += len(records)
+        self._observe(batches)
 
     async def _dead_letter(self, item: Rejected) -> None:
         record = item.record
