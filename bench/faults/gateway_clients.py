@@ -1,0 +1,137 @@
+"""Gateway users as the scenarios see them: sockets that remember what they received.
+
+"As the user sees it": a :class:`Device` is one socket of a user, followed across its
+reconnects. Each notification frame (``?v=2``, which carries the notification id) is
+entered in the ledger under ``(device, id)``; a device that gets an id twice, on one
+socket or across a drop and a ``since=`` resume, counts it as duplicated, and an id its
+user was sent that the device never got is lost. After a drop the device resumes with
+``since=<the last id it received>``, as the gateway's protocol asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from bench.faults.checker import Ledger
+
+WS_PATH = "/api/v1/notify/ws"
+
+
+def socket_url(base: str, token: str, **params: str) -> str:
+    return f"{base}{WS_PATH}?{urlencode({'token': token, 'v': '2', **params})}"
+
+
+@dataclass
+class Device:
+    name: str
+    token: str
+    ledger: Ledger
+    last_id: str | None = None
+    sessions: int = 0
+    # Close codes of the sockets that ended (None: dropped without a close frame).
+    closes: list[int | None] = field(default_factory=list)
+    recovered: list[bool] = field(default_factory=list)
+    open: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def key(self, message_id: str) -> tuple[str, str]:
+        return (self.name, message_id)
+
+    async def hold(self, target: Callable[[], str], *, resume: bool = True) -> None:
+        """Keep a socket open to ``target()`` until cancelled, reconnecting after a
+        drop, with ``since=`` when ``resume`` and something was received."""
+        while True:
+            since = {"since": self.last_id} if resume and self.last_id else {}
+            try:
+                async with connect(
+                    socket_url(target(), self.token, **since), open_timeout=30
+                ) as ws:
+                    self.sessions += 1
+                    self.open.set()
+                    await self._read(ws)
+                    self.closes.append(ws.close_code)
+            except ConnectionClosed as exc:
+                self.closes.append(exc.rcvd.code if exc.rcvd else None)
+            except (OSError, InvalidHandshake, TimeoutError):
+                self.closes.append(None)
+            finally:
+                self.open.clear()
+            await asyncio.sleep(0.2 + random.random() / 2)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for message in ws:
+            frame: dict[str, Any] = json.loads(message)
+            if frame.get("type") == "recovered":
+                self.recovered.append(bool(frame["complete"]))
+            elif "id" in frame:
+                self.ledger.receive([self.key(frame["id"])])
+                self.last_id = frame["id"]
+
+
+class Devices:
+    """Many devices held open at once, in one task group the scenario cancels."""
+
+    def __init__(self, devices: Iterable[Device]) -> None:
+        self.all = list(devices)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def hold(self, target: Callable[[], str], *, resume: bool = True) -> None:
+        """Open them all (a few at a time, as clients arrive) and wait until each is open."""
+        for device in self.all:
+            self._tasks.append(asyncio.create_task(device.hold(target, resume=resume)))
+        await until(lambda: all(d.open.is_set() for d in self.all), timeout=120)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def by_user(self, user_index: int, per_user: int) -> list[Device]:
+        return self.all[user_index * per_user : (user_index + 1) * per_user]
+
+
+async def until(
+    condition: Callable[[], bool | Awaitable[bool]], *, timeout: float, every: float = 0.2
+) -> None:
+    """Poll ``condition`` until it holds; a generous timeout, never a pass/fail time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outcome = condition()
+        if outcome if isinstance(outcome, bool) else await outcome:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout:.0f}s")
+        await asyncio.sleep(every)
+
+
+async def settled(ledger: Ledger, *, quiet: float = 1.0, timeout: float = 60) -> None:
+    """Wait until every acknowledged id arrived and nothing more came for ``quiet``
+    seconds (late duplicates show up in that margin)."""
+    await until(lambda: not ledger.lost, timeout=timeout)
+    seen = -1
+    while (total := sum(ledger.received.values())) != seen:
+        seen = total
+        await asyncio.sleep(quiet)
+
+
+def expect(ledger: Ledger, devices: Iterable[Device], message_id: str) -> Callable[[], None]:
+    """Enter a notification for ``devices`` as sent; the returned callable acknowledges it."""
+    keys: list[Hashable] = [device.key(message_id) for device in devices]
+    for key in keys:
+        ledger.send(key)
+
+    def acknowledged() -> None:
+        for key in keys:
+            ledger.acknowledge(key)
+
+    return acknowledged
