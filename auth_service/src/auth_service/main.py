@@ -32,7 +32,7 @@ from shared.app import ReadinessCheck, install_common
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.events.topics import AUTH_EVENTS
-from shared.kafka import ResilientProducer, ensure_topics
+from shared.kafka import producer_for
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -77,11 +77,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             if redis is not None
             else MemoryCounters()
         )
-        producer = ResilientProducer(
-            settings.kafka_bootstrap_servers,
-            enable_idempotence=settings.kafka_enable_idempotence,
-            client_id=settings.kafka_client_id,
-        )
+        producer = producer_for(settings, [AUTH_EVENTS])
         relay = OutboxRelay(sessionmaker, OutboxEvent, producer)
         state = AuthState(
             settings=settings,
@@ -111,7 +107,6 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         producer.start()
         relay.start()
         background = [
-            asyncio.create_task(_create_topics(producer, settings), name="auth-topics"),
             asyncio.create_task(
                 purge_sessions_forever(sessionmaker, settings), name="auth-session-purge"
             ),
@@ -146,15 +141,3 @@ def _readiness(state: AuthState) -> dict[str, ReadinessCheck]:
 
         checks["redis"] = ping_redis
     return checks
-
-
-async def _create_topics(producer: ResilientProducer, settings: Settings) -> None:
-    """Create auth.events once the broker answers (it may come up after this service)."""
-    while True:
-        try:
-            await producer.wait_ready(timeout=3600)
-            await ensure_topics(settings.kafka_bootstrap_servers, [AUTH_EVENTS])
-            return
-        except Exception as exc:
-            log.warning("kafka.topics_not_created", error=repr(exc))
-            await asyncio.sleep(5)

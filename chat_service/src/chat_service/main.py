@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -28,7 +26,7 @@ from shared.auth.jwks import JwksVerifier
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.events.topics import CHAT_EVENTS
-from shared.kafka import ResilientProducer, ensure_topics
+from shared.kafka import producer_for
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -96,11 +94,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         )
         producer = relay = None
         if settings.kafka_enabled:
-            producer = ResilientProducer(
-                settings.kafka_bootstrap_servers,
-                enable_idempotence=settings.kafka_enable_idempotence,
-                client_id=settings.kafka_client_id,
-            )
+            producer = producer_for(settings, [CHAT_EVENTS])
             relay = OutboxRelay(sessionmaker, OutboxEvent, producer)
         state = ChatState(
             settings=settings,
@@ -121,19 +115,13 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         app.state.chat = state
         app.state.readiness = _readiness(state)
         await hub.start()
-        topics: asyncio.Task[None] | None = None
         if producer is not None and relay is not None:
             producer.start()
             relay.start()
-            topics = asyncio.create_task(_create_topics(producer, settings), name="chat-topics")
         log.info("chat_service.started", port=settings.port, environment=settings.environment)
         try:
             yield
         finally:
-            if topics is not None:
-                topics.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await topics
             if relay is not None:
                 await relay.stop()
             if producer is not None:
@@ -163,15 +151,3 @@ def _readiness(state: ChatState) -> dict[str, ReadinessCheck]:
 
         checks["redis"] = ping_redis
     return checks
-
-
-async def _create_topics(producer: ResilientProducer, settings: Settings) -> None:
-    """Create chat.events once the broker answers (it may come up after this service)."""
-    while True:
-        try:
-            await producer.wait_ready(timeout=3600)
-            await ensure_topics(settings.kafka_bootstrap_servers, [CHAT_EVENTS])
-            return
-        except Exception as exc:
-            log.warning("kafka.topics_not_created", error=repr(exc))
-            await asyncio.sleep(5)

@@ -25,7 +25,6 @@ class Settings(ServiceSettings):
     consume_domain_events: bool = True
     domain_event_topics: list[str] = Field(default_factory=lambda: [CHAT_EVENTS, ORDERS_EVENTS])
     domain_events_group: str = "notify-ws-service-events"
-    create_topics: bool = True
     drain_timeout: float = Field(default=10.0, gt=0)
     max_record_bytes: int = Field(default=32 * 1024, ge=256)
     # A redelivered record whose notification is already stored is pushed again only if

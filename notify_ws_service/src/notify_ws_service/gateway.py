@@ -144,6 +144,8 @@ class Gateway:
             await ensure_topics(
                 self.settings.kafka_bootstrap_servers,
                 [*topics, *(dead_letter(t) for t in topics)],
+                partitions=self.settings.kafka_topic_partitions,
+                replication_factor=self.settings.kafka_replication_factor,
             )
         except Exception as exc:
             log.warning("kafka.create_topics_failed", error=repr(exc))

@@ -20,7 +20,6 @@ class Settings(ServiceSettings):
 
     # Kafka: every change is staged in the outbox and relayed to this topic.
     events_topic: str = ORDERS_EVENTS
-    create_topics: bool = True
     relay_poll_interval: float = Field(default=0.5, gt=0)
 
     # Broadcasts between instances go through this Redis channel when redis_url is set.

@@ -18,7 +18,7 @@ from orders_service.orders.operations import OrderOperations
 from shared.auth.jwks import JwksVerifier
 from shared.db import create_engine, create_sessionmaker
 from shared.events.outbox import OutboxRelay
-from shared.kafka import ResilientProducer
+from shared.kafka import producer_for
 
 
 class Runtime:
@@ -35,12 +35,7 @@ class Runtime:
             audience=settings.jwt_audience,
             client=self.http,
         )
-        self.producer = ResilientProducer(
-            settings.kafka_bootstrap_servers,
-            enable_idempotence=settings.kafka_enable_idempotence,
-            client_id=settings.kafka_client_id,
-            topics=[settings.events_topic] if settings.create_topics else (),
-        )
+        self.producer = producer_for(settings, [settings.events_topic])
         self.relay = OutboxRelay(
             self.sessionmaker,
             OutboxEvent,

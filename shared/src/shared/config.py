@@ -40,6 +40,10 @@ class ServiceSettings(BaseSettings):
     # Apache Kafka supports idempotent producers; the local development broker does not.
     kafka_enable_idempotence: bool = False
     kafka_client_id: str = "suite"
+    # Topics the service uses are created at start; turn off where they are provisioned.
+    create_topics: bool = True
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
     log_level: str = "INFO"
     log_json: bool = False
     # Base URL of auth_service: JWKS for local verification, /verify for the gateway.

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shared.config import ServiceSettings
 from shared.events.topics import dead_letter
 from shared.logging import get_logger
 from shared.metrics import KAFKA_CONSUMED, KAFKA_DEAD_LETTERED, KAFKA_LAG
@@ -229,8 +230,12 @@ class ResilientProducer:
         retry_interval: float = 2.0,
         topics: Sequence[str] = (),
         with_dead_letters: bool = False,
+        partitions: int = 3,
+        replication_factor: int = 1,
     ) -> None:
         self._topics = [*topics, *(dead_letter(t) for t in topics if with_dead_letters)]
+        self._partitions = partitions
+        self._replication_factor = replication_factor
         self._bootstrap_servers = bootstrap_servers
         self._enable_idempotence = enable_idempotence
         self._client_id = client_id
@@ -261,7 +266,12 @@ class ResilientProducer:
             try:
                 await producer.start()
                 if self._topics:
-                    await ensure_topics(self._bootstrap_servers, self._topics)
+                    await ensure_topics(
+                        self._bootstrap_servers,
+                        self._topics,
+                        partitions=self._partitions,
+                        replication_factor=self._replication_factor,
+                    )
             except Exception as exc:
                 log.warning("kafka.producer_unavailable", error=repr(exc))
                 await producer.stop()
@@ -297,3 +307,15 @@ class ResilientProducer:
         ok = await self.producer.client.force_metadata_update()
         if not ok:
             raise KafkaUnavailable("metadata request failed")
+
+
+def producer_for(settings: ServiceSettings, topics: Sequence[str] = ()) -> ResilientProducer:
+    """The service's producer; ``topics`` are created first unless settings say not to."""
+    return ResilientProducer(
+        settings.kafka_bootstrap_servers,
+        enable_idempotence=settings.kafka_enable_idempotence,
+        client_id=settings.kafka_client_id,
+        topics=topics if settings.create_topics else (),
+        partitions=settings.kafka_topic_partitions,
+        replication_factor=settings.kafka_replication_factor,
+    )
