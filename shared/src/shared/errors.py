@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 class ServiceError(Exception):
@@ -83,13 +84,30 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("ValidationError", errors), status_code=422)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # A JSON body that is not UTF-8 is as malformed as one that does not parse: 422,
+        # as FastAPI answers the latter, not an undocumented 400.
+        invalid = [{"loc": ["body"], "msg": "the body is not UTF-8", "type": "json_invalid"}]
+        return JSONResponse(error_body("ValidationError", invalid), status_code=422)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     return JSONResponse(
-        error_body("HTTPError", exc.detail),
-        status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
+        error_body("HTTPError", exc.detail), status_code=exc.status_code, headers=headers
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route at this path (Starlette lists only the first route's,
+    and a path served by several routes, one per method, is the usual case)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def install_error_handlers(app: FastAPI) -> None:
