@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
+from jose import jwk as jose_jwk
 from jose import jwt
 
 from shared.auth.jwks import JwksVerifier
@@ -155,6 +156,19 @@ class TestSigningKey:
         )
         with pytest.raises(ValueError, match="RSA"):
             SigningKey.from_pem(pem)
+
+    def test_signing_reuses_the_parsed_key(
+        self, key: SigningKey, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Parsing the PEM validates the RSA key, far slower than a signature: doing it
+        # per token capped logins and refreshes at a few per second.
+        def no_parsing(*_: object) -> None:
+            raise AssertionError("the key was parsed again to sign")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(jose_jwk, "construct", no_parsing)
+            signed = token(key)
+        assert verifier.verify(signed).email == "a@example.com"
 
 
 class TestJwksVerifier:

@@ -18,7 +18,8 @@ from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jose import jwt
+from jose import jwk, jwt
+from jose.backends.base import Key
 from jose.exceptions import ExpiredSignatureError, JOSEError
 from pydantic import BaseModel, ValidationError
 
@@ -53,6 +54,9 @@ class SigningKey:
     private_pem: bytes
     kid: str
     public_jwk: dict[str, str] = field(repr=False)
+    # The parsed key signs: parsing the PEM checks the RSA key, which costs far more
+    # than a signature, so it is done once here rather than for every token.
+    signer: Key = field(repr=False, compare=False)
 
     @classmethod
     def from_pem(cls, pem: bytes) -> SigningKey:
@@ -65,8 +69,9 @@ class SigningKey:
         canonical = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"))
         kid = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest())
         kid_text = kid.rstrip(b"=").decode()
-        jwk = {"kty": "RSA", "use": "sig", "alg": ALGORITHM, "kid": kid_text, "n": n, "e": e}
-        return cls(private_pem=pem, kid=kid_text, public_jwk=jwk)
+        public_jwk = {"kty": "RSA", "use": "sig", "alg": ALGORITHM, "kid": kid_text, "n": n, "e": e}
+        signer = jwk.construct(pem, ALGORITHM)
+        return cls(private_pem=pem, kid=kid_text, public_jwk=public_jwk, signer=signer)
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -121,9 +126,7 @@ def issue_token(
         "nbf": issued,
         "exp": issued + ttl_seconds,
     }
-    token = jwt.encode(
-        claims, key.private_pem.decode(), algorithm=ALGORITHM, headers={"kid": key.kid}
-    )
+    token = jwt.encode(claims, key.signer, algorithm=ALGORITHM, headers={"kid": key.kid})
     return token, claims
 
 
