@@ -150,3 +150,26 @@ async def suite(
             run.databases[service] = child_env[prefix + "DATABASE_URL"]
             run.processes[service] = process
         yield run
+
+
+@asynccontextmanager
+async def baseline_server(
+    module: str, workdir: Path, *, core: int | None
+) -> AsyncIterator[tuple[str, int]]:
+    """Serve a baseline (``python -m module --port P --database-url URL``) on a fresh
+    database, pinned to ``core``; yields its URL and pid."""
+    postgres = os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)
+    async with fresh_database(postgres, "bench_baseline") as database:
+        port = free_port()
+        log = workdir / f"{module.rsplit('.', 1)[-1]}.log"
+        command = [sys.executable, "-m", module, "--port", str(port), "--database-url", database]
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [*taskset(core), *command], stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await _wait_ready(url, process, log)
+            yield url, process.pid
+        finally:
+            _stop(process)

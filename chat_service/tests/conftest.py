@@ -4,7 +4,6 @@ users with real tokens, and the app served on a real port."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,9 +15,9 @@ from fastapi import FastAPI
 from chat_service.config import Settings
 from chat_service.main import create_app
 from chat_service.schema import upgrade
-from shared.auth.tokens import SigningKey, issue_token
+from shared.auth.tokens import SigningKey
 from shared.config import Environment
-from shared.testing.auth_service import AuthUser, register_and_login
+from shared.testing.auth_service import AuthUser, register_and_login, sign_access_token
 from shared.testing.server import serve
 from shared.testing.services import fresh_database
 from tests.helpers import Api, Person
@@ -95,17 +94,7 @@ def sign(
     key: SigningKey, user_id: UUID, name: str, *, superuser: bool = False, ttl: int = 3600
 ) -> Person:
     """A token as auth_service makes them (same key, issuer, audience and claims)."""
-    token, _ = issue_token(
-        key,
-        token_type="access",
-        subject=user_id,
-        session_id=uuid4(),
-        issuer="auth_service",
-        audience="suite",
-        ttl_seconds=ttl,
-        extra={"email": f"{name.lower()}@example.com", "name": name, "su": superuser},
-        now=time.time(),
-    )
+    token = sign_access_token(key, user_id, name, superuser=superuser, ttl=ttl)
     return Person(user_id, name, token)
 
 

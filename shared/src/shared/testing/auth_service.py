@@ -27,7 +27,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from shared.auth.tokens import SigningKey
+from shared.auth.tokens import SigningKey, issue_token
 from shared.devbroker import free_port
 from shared.testing.services import fresh_database
 
@@ -88,6 +88,25 @@ async def register_and_login(
         access_token=tokens["access_token"],
         refresh_token=tokens["refresh_token"],
     )
+
+
+def sign_access_token(
+    key: SigningKey, user_id: UUID, name: str, *, superuser: bool = False, ttl: int = 3600
+) -> str:
+    """An access token as auth_service issues them (its key, issuer, audience and claims),
+    for users that need no account there."""
+    token, _ = issue_token(
+        key,
+        token_type="access",
+        subject=user_id,
+        session_id=uuid4(),
+        issuer="auth_service",
+        audience="suite",
+        ttl_seconds=ttl,
+        extra={"email": f"{name.lower()}@example.com", "name": name, "su": superuser},
+        now=time.time(),
+    )
+    return token
 
 
 class _LoopThread:
