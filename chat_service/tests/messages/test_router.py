@@ -134,3 +134,10 @@ class TestReadMessages:
         assert (await api.call(carol, "POST", url, json={"seq": 1})).json()["last_read_seq"] == 2
         assert (await api.call(carol, "POST", url, json={"seq": 99})).json()["last_read_seq"] == 3
         assert (await api.call(carol, "POST", url, json={"seq": -1})).status_code == 422
+
+    async def test_a_boolean_is_not_a_seq(self, api: Api, alice: Person, bob: Person) -> None:
+        chat = await api.create_chat(alice, bob)
+        await api.send(alice, chat["id"], "hello")
+        url = f"/api/v1/chats/{chat['id']}/read"
+        for flag in (False, True):
+            assert (await api.call(bob, "POST", url, json={"seq": flag})).status_code == 422

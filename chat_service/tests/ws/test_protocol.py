@@ -234,3 +234,9 @@ class TestInvites:
         assert used_up.status_code == 404
         bogus = await api.call(dave, "POST", "/api/v1/invites/nope/accept")
         assert bogus.status_code == 404
+
+    async def test_refusals_are_in_the_openapi_document(self, api: Api) -> None:
+        paths = (await api.client.get("/openapi.json")).json()["paths"]
+        assert {"403", "404"} <= set(paths["/api/v1/chats/{chat_id}/invites"]["post"]["responses"])
+        assert "404" in paths["/api/v1/invites/{token}"]["get"]["responses"]
+        assert "404" in paths["/api/v1/invites/{token}/accept"]["post"]["responses"]

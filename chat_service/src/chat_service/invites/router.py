@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from chat_service.chats.router import FORBIDDEN, NOT_FOUND
 from chat_service.chats.schemas import ChatRead
 from chat_service.dependencies import State, WorkDep
 from chat_service.invites import service
@@ -13,11 +15,16 @@ from chat_service.invites.schemas import InviteCreate, InvitePreview, InviteRead
 
 router = APIRouter(prefix="/api/v1", tags=["invites"])
 
+NO_INVITE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such invite, or it has expired or been used up"}
+}
+
 
 @router.post(
     "/chats/{chat_id}/invites",
     status_code=status.HTTP_201_CREATED,
     summary="Make an invite link (owner)",
+    responses={**NOT_FOUND, **FORBIDDEN},
 )
 async def create_invite(
     chat_id: UUID, body: InviteCreate, work: WorkDep, state: State
@@ -31,11 +38,11 @@ async def create_invite(
     )
 
 
-@router.get("/invites/{token}", summary="Where an invite leads")
+@router.get("/invites/{token}", summary="Where an invite leads", responses=NO_INVITE)
 async def preview_invite(token: str, work: WorkDep) -> InvitePreview:
     return await service.preview_invite(work, token)
 
 
-@router.post("/invites/{token}/accept", summary="Join the chat of an invite")
+@router.post("/invites/{token}/accept", summary="Join the chat of an invite", responses=NO_INVITE)
 async def accept_invite(token: str, work: WorkDep) -> ChatRead:
     return await service.accept_invite(work, token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from chat_service.models import CLIENT_MESSAGE_ID_MAX, Message
 from chat_service.schemas import InputSchema, Schema, UtcDateTime
@@ -67,6 +67,14 @@ class MessagePage(Schema):
 
 class ReadMark(InputSchema):
     seq: int = Field(ge=0, description="Everything up to this seq has been read.")
+
+    @field_validator("seq", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        # JSON's false is not seq 0 (pydantic would take it as one); 3.0 still is 3.
+        if isinstance(value, bool):
+            raise ValueError("seq is an integer, not a boolean")
+        return value
 
 
 class ReadState(Schema):
