@@ -84,7 +84,8 @@ class TestList:
         assert cancelled["total"] == 1
 
     @pytest.mark.parametrize(
-        "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"status": "lost"}]
+        "params",
+        [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"offset": 2**81}, {"status": "lost"}],
     )
     async def test_bad_params_are_422(
         self, client: httpx.AsyncClient, params: dict[str, int | str]
@@ -181,3 +182,9 @@ class TestOpenApi:
         assert components["OrderCreate"]["examples"] == [{"customer": "Yulia"}]
         assert components["OrderStatusUpdate"]["examples"] == [{"status": "paid"}]
         assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+    async def test_the_token_is_optional_everywhere(self, client: httpx.AsyncClient) -> None:
+        paths = (await client.get("/openapi.json")).json()["paths"]
+        for name, path in paths.items():
+            for operation in path.values() if name.startswith("/api/v1/orders") else ():
+                assert operation["security"] == [{"HTTPBearer": []}, {}]

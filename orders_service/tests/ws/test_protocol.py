@@ -153,6 +153,10 @@ class TestListOrders:
             reply = await ws.request({"action": "list_orders", "limit": 1000})
             assert reply["error"] == "validation_error"
             assert reply["detail"].startswith("limit: ")
+            # Past what PostgreSQL's OFFSET takes: refused, not an internal error.
+            reply = await ws.request({"action": "list_orders", "offset": 2**81})
+            assert reply["error"] == "validation_error"
+            assert reply["detail"].startswith("offset: ")
 
 
 class TestRequestId:

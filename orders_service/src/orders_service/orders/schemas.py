@@ -13,6 +13,8 @@ from orders_service.models import CUSTOMER_MAX, OrderStatus
 
 PAGE_LIMIT_MAX = 100
 PAGE_LIMIT_DEFAULT = 50
+# Past every possible order id, and within what PostgreSQL's OFFSET takes.
+PAGE_OFFSET_MAX = 2**31 - 1
 
 Customer = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CUSTOMER_MAX)

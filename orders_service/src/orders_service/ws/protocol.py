@@ -12,7 +12,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from orders_service.models import Order, OrderStatus
-from orders_service.orders.schemas import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Customer, OrderId
+from orders_service.orders.schemas import (
+    PAGE_LIMIT_DEFAULT,
+    PAGE_LIMIT_MAX,
+    PAGE_OFFSET_MAX,
+    Customer,
+    OrderId,
+)
 
 Frame = dict[str, Any]
 
@@ -50,7 +56,7 @@ class GetOrder(Request):
 class ListOrders(Request):
     status: OrderStatus | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT
-    offset: Annotated[StrictInt, Field(ge=0)] = 0
+    offset: Annotated[StrictInt, Field(ge=0, le=PAGE_OFFSET_MAX)] = 0
 
 
 class ProtocolError(Exception):
