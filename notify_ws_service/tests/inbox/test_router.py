@@ -51,6 +51,15 @@ class TestListNotifications:
         assert response.status_code == 401
         assert response.json()["error"] == "Unauthorized"
 
+    async def test_refusals_are_in_the_openapi_document(self, served: Served) -> None:
+        async with httpx.AsyncClient(base_url=served.base_url) as client:
+            paths = (await client.get("/openapi.json")).json()["paths"]
+        inbox = [
+            op for name, path in paths.items() if name.startswith(PREFIX) for op in path.values()
+        ]
+        assert len(inbox) == 6
+        assert all({"401", "503"} <= set(op["responses"]) for op in inbox)
+
 
 class TestReadAndAck:
     async def test_read_marks_and_unread_count(

@@ -19,7 +19,14 @@ from notify_ws_service.inbox.schemas import (
     UnreadCount,
 )
 
-router = APIRouter(prefix="/api/v1/notify/notifications", tags=["inbox"])
+router = APIRouter(
+    prefix="/api/v1/notify/notifications",
+    tags=["inbox"],
+    responses={
+        401: {"description": "Missing, invalid or expired token"},
+        503: {"description": "auth_service unreachable: the token cannot be checked"},
+    },
+)
 
 
 @router.get("", summary="My notifications, newest first")
