@@ -37,6 +37,13 @@ from shared.testing.services import fresh_database
 pytestmark = pytest.mark.timeout(240)
 
 
+_REDIS_PREFIX_SETTING = {
+    "auth_service": "REDIS_KEY_PREFIX",
+    "notify_ws_service": "REDIS_PREFIX",
+    "chat_service": "REDIS_CHANNEL_PREFIX",
+}
+
+
 def _service_env(
     service: Service,
     compose_env: dict[str, str],
@@ -60,6 +67,10 @@ def _service_env(
             f"{p}AUTH_URL": f"http://127.0.0.1:{ports['auth_service']}",
         }
     )
+    # The local Redis outlives test runs: fresh keys keep one run's throttling counters
+    # (registrations per address, say) from refusing the next run.
+    if name := _REDIS_PREFIX_SETTING.get(service.package):
+        env[p + name] = f"{uuid.uuid4().hex[:8]}:{env.get(p + name, '')}"
     return env
 
 
