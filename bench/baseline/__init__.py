@@ -1,0 +1,1 @@
+"""The seeds' designs written straightforwardly, run beside ours on the same workload."""
