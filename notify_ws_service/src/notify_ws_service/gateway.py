@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -38,6 +39,14 @@ log = get_logger(__name__)
 
 class ConsumerNotRunning(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    missed: list[Push]
+    complete: bool
+    # The ``since`` notification's place in the inbox, when it is still there.
+    after: int | None = None
 
 
 class Gateway:
@@ -200,7 +209,7 @@ class Gateway:
                 log.warning("inbox.prune_failed", error=repr(exc))
             await asyncio.sleep(self.settings.prune_interval)
 
-    async def catch_up(self, user_id: UUID, since: UUID) -> tuple[list[Push], bool]:
+    async def catch_up(self, user_id: UUID, since: UUID) -> CatchUp:
         """What the user missed after ``since``, oldest first, and whether that is all.
 
         Not complete when ``since`` is no longer in the inbox (or never was), or when more
@@ -210,11 +219,11 @@ class Gateway:
         async with self.sessionmaker() as session:
             anchor = await repository.get_for_user(session, user_id=user_id, message_id=since)
             if anchor is None:
-                return [], False
+                return CatchUp([], complete=False)
             rows = await repository.after(
                 session, user_id=user_id, after_id=anchor.id, limit=limit + 1
             )
-        return [Push.of(r) for r in rows[:limit]], len(rows) <= limit
+        return CatchUp([Push.of(r) for r in rows[:limit]], len(rows) <= limit, anchor.id)
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         checks: dict[str, ReadinessCheck] = {

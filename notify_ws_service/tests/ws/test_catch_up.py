@@ -122,6 +122,27 @@ class TestCrashBetweenStoreAndPush:
             assert UUID(frames[0]["id"]) == UUID(str(stored[0]["id"]))
 
 
+class TestRedeliveryAfterResume:
+    async def test_a_record_consumed_again_is_not_pushed_to_the_resumed_socket(
+        self, auth_service_url: str, gateway: Served
+    ) -> None:
+        """An instance dies after pushing and before committing; the socket resumes on
+        another one with since= the last id it got, then the record is consumed again
+        there (stored already, pushed again): the client must not see it twice."""
+        user = await register_and_login(auth_service_url)
+        first, second = (
+            NewNotification(message_id=uuid4(), user_id=user.id, title="t", body=body)
+            for body in ("first", "second")
+        )
+        await gateway.gateway.ingestor.ingest([first, second])
+        async with connect(
+            gateway.ws_url(user.access_token, v="2", since=str(second.message_id))
+        ) as ws:
+            assert await frames_until_recovered(ws) == [{"type": "recovered", "complete": True}]
+            await gateway.gateway.ingestor.ingest([first, second])
+            assert await nothing_within(ws, 1.0)
+
+
 class TestRetention:
     async def test_since_a_pruned_notification_reports_incomplete(
         self, auth_service_url: str, gateway: Served

@@ -13,8 +13,8 @@ from notify_ws_service.ws.connection import Connection
 from shared.db import utcnow
 
 
-def push(user_id: UUID, body: str) -> Push:
-    return Push(uuid4(), user_id, "notification", utcnow(), "t", body)
+def push(user_id: UUID, body: str, seq: int | None = None) -> Push:
+    return Push(uuid4(), user_id, "notification", utcnow(), "t", body, seq)
 
 
 def connection(queue_size: int = 10) -> Connection:
@@ -42,6 +42,18 @@ class TestConnection:
         conn.offer(missed)  # published while the catch-up query ran
         conn.offer(live)
         conn.end_recovery([missed], complete=True)
+        frames = drain(conn)
+        assert [f.get("body", f.get("type")) for f in frames] == ["missed", "recovered", "live"]
+
+    def test_a_resumed_socket_drops_what_the_client_already_had(self) -> None:
+        # since= the notification at inbox place 5: 4 and 5 were received before the
+        # drop; a redelivered record pushes them again and they must not reach the client.
+        conn = connection()
+        conn.begin_recovery()
+        conn.offer(push(conn.user_id, "again", seq=4))
+        conn.end_recovery([push(conn.user_id, "missed", seq=6)], complete=True, after=5)
+        conn.offer(push(conn.user_id, "again", seq=5))
+        conn.offer(push(conn.user_id, "live", seq=7))
         frames = drain(conn)
         assert [f.get("body", f.get("type")) for f in frames] == ["missed", "recovered", "live"]
 

@@ -25,6 +25,8 @@ class Push:
     created_at: datetime
     title: str
     body: str
+    # The notification's place in the inbox (what ``?since=`` counts from); not sent.
+    seq: int | None = None
 
     @classmethod
     def of(cls, row: Notification) -> Push:
@@ -35,6 +37,7 @@ class Push:
             created_at=as_utc(row.created_at),
             title=row.title,
             body=row.body,
+            seq=row.id,
         )
 
     @cached_property
@@ -61,7 +64,9 @@ class Push:
 
     def encode(self) -> bytes:
         """For the Redis channel."""
-        return json.dumps({**self._envelope(), "user_id": str(self.user_id)}).encode()
+        return json.dumps(
+            {**self._envelope(), "user_id": str(self.user_id), "seq": self.seq}
+        ).encode()
 
     @classmethod
     def decode(cls, data: bytes | str) -> Push:
@@ -73,6 +78,7 @@ class Push:
             created_at=datetime.fromisoformat(body["created_at"]),
             title=body["title"],
             body=body["body"],
+            seq=body.get("seq"),
         )
 
 

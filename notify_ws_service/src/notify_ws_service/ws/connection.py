@@ -45,6 +45,9 @@ class Connection:
         # Live pushes that arrive while ``?since=`` catch-up runs wait here, so the
         # client sees the inbox order first.
         self._held: list[Push] | None = None
+        # After ``?since=``: the anchor's place in the inbox. The client has everything up
+        # to it, so a push at or before it (a redelivered record pushed again) is dropped.
+        self._resumed_after: int | None = None
         self.close_request: CloseRequest | None = None
         self.closing = asyncio.Event()
 
@@ -61,15 +64,20 @@ class Connection:
         if push.message_id in self._seen:
             DEDUPLICATED.labels("connection").inc()
             return
+        if _at_or_before(push.seq, self._resumed_after):
+            DEDUPLICATED.labels("resumed").inc()
+            return
         self._remember(push.message_id)
         self._enqueue(push.frame(self.version))
 
     def begin_recovery(self) -> None:
         self._held = []
 
-    def end_recovery(self, replay: list[Push], *, complete: bool) -> None:
-        """Queue the missed notifications, the recovered marker, then what was held."""
+    def end_recovery(self, replay: list[Push], *, complete: bool, after: int | None = None) -> None:
+        """Queue the missed notifications, the recovered marker, then what was held;
+        ``after`` is the place of the ``since`` anchor in the inbox, when it was found."""
         held, self._held = self._held or [], None
+        self._resumed_after = after
         for push in replay:
             self.offer(push)
         self._enqueue(recovered_frame(complete=complete))
@@ -113,3 +121,7 @@ class Connection:
     @property
     def queued(self) -> int:
         return self._queue.qsize()
+
+
+def _at_or_before(seq: int | None, anchor: int | None) -> bool:
+    return seq is not None and anchor is not None and seq <= anchor

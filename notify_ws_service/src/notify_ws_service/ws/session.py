@@ -150,12 +150,15 @@ async def _serve(
         try:
             if since is not None:
                 try:
-                    replay, complete = await gateway.catch_up(user_id, since)
+                    caught_up = await gateway.catch_up(user_id, since)
                 except Exception as exc:
                     log.warning("ws.catch_up_failed", user_id=str(user_id), error=repr(exc))
                     connection.close(CloseCode.TRY_AGAIN_LATER, "catch-up failed, try again later")
-                    replay, complete = [], False
-                connection.end_recovery(replay, complete=complete)
+                    connection.end_recovery([], complete=False)
+                else:
+                    connection.end_recovery(
+                        caught_up.missed, complete=caught_up.complete, after=caught_up.after
+                    )
             log.info("ws.connected", user_id=str(user_id), connection=connection.id)
             tasks = [
                 asyncio.create_task(connection.write_forever()),
