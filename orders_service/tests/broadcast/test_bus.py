@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 from uuid import uuid4
 
 import httpx
+from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
+from orders_service.broadcast.bus import RedisBus
+from orders_service.broadcast.hub import Hub
 from orders_service.broadcast.messages import OrderBroadcast
 from shared.auth.tokens import TokenClaims
 from shared.testing.proxy import tcp_proxy
@@ -92,6 +97,51 @@ class TestAcrossInstances:
             )
             assert reply["order"]["status"] == "paid"
             assert (await on_first.recv())["status"] == "paid"
+
+
+class _Recorder:
+    user: TokenClaims | None = None
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+
+    def offer(self, frame: dict[str, Any]) -> None:
+        self.frames.append(frame)
+
+
+class _CountingBus(RedisBus):
+    """A RedisBus that remembers how many messages each send carried."""
+
+    batches: list[int]
+
+    async def _send(self, messages: list[OrderBroadcast]) -> None:
+        self.batches.append(len(messages))
+        await super()._send(messages)
+
+
+class TestPump:
+    async def test_what_queued_up_goes_out_in_one_round_trip(self, redis_url: str) -> None:
+        # One publish per round trip let broadcasts fall seconds behind under load.
+        hub, recorder = Hub(), _Recorder()
+        hub.add(recorder)
+        redis = Redis.from_url(redis_url)
+        bus = _CountingBus(hub, redis, f"orders-{uuid4().hex}")
+        bus.batches = []
+        for n in range(1, 101):
+            bus.publish(
+                OrderBroadcast(type="order_created", order_id=n, customer="A", status="created")
+            )
+        await bus.start()
+        try:
+            for _ in range(100):
+                if len(recorder.frames) == 100:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await bus.stop()
+            await redis.aclose()
+        assert bus.batches == [100]
+        assert [f["order_id"] for f in recorder.frames] == list(range(1, 101))
 
 
 class TestRedisOutage:

@@ -1,7 +1,9 @@
 """Carries broadcasts to every instance's hub: in-process, or through Redis pub/sub.
 
 ``publish`` never waits: it queues the message for a pump task, so a caller that has
-just committed replies to its own client first and broadcasts stay in commit order.
+just committed replies to its own client first and broadcasts stay in commit order. The
+pump sends whatever has queued up in one go (one Redis round trip): sending one message
+per round trip falls behind, by seconds, as soon as changes come faster than that.
 A broadcast is best effort; ``orders.events`` on Kafka is the durable record.
 """
 
@@ -20,6 +22,7 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 _QUEUE_SIZE = 10_000
+_BATCH_SIZE = 500
 
 
 class Bus:
@@ -50,14 +53,22 @@ class Bus:
 
     async def _run_pump(self) -> None:
         while True:
-            message = await self._queue.get()
+            batch = [await self._queue.get()]
+            while len(batch) < _BATCH_SIZE and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                await self._send(message)
+                await self._send(batch)
             except Exception as exc:
-                log.warning("broadcast.failed", order_id=message.order_id, error=repr(exc))
+                log.warning(
+                    "broadcast.failed",
+                    order_id=batch[0].order_id,
+                    messages=len(batch),
+                    error=repr(exc),
+                )
 
-    async def _send(self, message: OrderBroadcast) -> None:
-        self.hub.deliver(message)
+    async def _send(self, messages: list[OrderBroadcast]) -> None:
+        for message in messages:
+            self.hub.deliver(message)
 
 
 class RedisBus(Bus):
@@ -88,8 +99,11 @@ class RedisBus(Bus):
     async def check(self) -> None:
         await self._redis.ping()
 
-    async def _send(self, message: OrderBroadcast) -> None:
-        await self._redis.publish(self._channel, message.model_dump_json())
+    async def _send(self, messages: list[OrderBroadcast]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.publish(self._channel, message.model_dump_json())
+            await pipe.execute()
 
     async def _listen(self) -> None:
         assert self._pubsub is not None
