@@ -15,6 +15,8 @@ from uuid import uuid4
 import pytest
 from aiokafka import AIOKafkaProducer
 
+# The chat_service and orders_service scenarios share one running suite: ``domain``.
+from bench.faults.domain_services import domain  # noqa: F401
 from bench.faults.gateway_kafka import create_topic
 from bench.faults.gateway_processes import (
     GatewayFleet,

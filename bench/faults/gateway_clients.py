@@ -14,15 +14,18 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
+from uuid import uuid4
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.faults.checker import Ledger
+from bench.faults.gateway_kafka import Outgoing, notification
+from shared.testing.auth_service import AuthUser
 
 WS_PATH = "/api/v1/notify/ws"
 
@@ -42,6 +45,8 @@ class Device:
     closes: list[int | None] = field(default_factory=list)
     recovered: list[bool] = field(default_factory=list)
     open: asyncio.Event = field(default_factory=asyncio.Event)
+    # (socket number, frame) of every notification and recovered frame, for diagnosis.
+    history: list[tuple[int, str]] = field(default_factory=list)
 
     def key(self, message_id: str) -> tuple[str, str]:
         return (self.name, message_id)
@@ -72,20 +77,27 @@ class Device:
             frame: dict[str, Any] = json.loads(message)
             if frame.get("type") == "recovered":
                 self.recovered.append(bool(frame["complete"]))
+                self.history.append((self.sessions, "recovered"))
             elif "id" in frame:
+                self.history.append((self.sessions, frame["id"]))
                 self.ledger.receive([self.key(frame["id"])])
                 self.last_id = frame["id"]
 
 
 class Devices:
-    """Many devices held open at once, in one task group the scenario cancels."""
+    """``per_user`` devices for each user, held open at once until :meth:`close`."""
 
-    def __init__(self, devices: Iterable[Device]) -> None:
-        self.all = list(devices)
+    def __init__(self, users: Sequence[AuthUser], ledger: Ledger, *, per_user: int = 1) -> None:
+        self.per_user = per_user
+        self.all = [
+            Device(f"user{i}.{k}", user.access_token, ledger)
+            for i, user in enumerate(users)
+            for k in range(per_user)
+        ]
         self._tasks: list[asyncio.Task[None]] = []
 
     async def hold(self, target: Callable[[], str], *, resume: bool = True) -> None:
-        """Open them all (a few at a time, as clients arrive) and wait until each is open."""
+        """Open them all and wait until each is open."""
         for device in self.all:
             self._tasks.append(asyncio.create_task(device.hold(target, resume=resume)))
         await until(lambda: all(d.open.is_set() for d in self.all), timeout=120)
@@ -96,8 +108,22 @@ class Devices:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
-    def by_user(self, user_index: int, per_user: int) -> list[Device]:
-        return self.all[user_index * per_user : (user_index + 1) * per_user]
+    def of_user(self, index: int) -> list[Device]:
+        return self.all[index * self.per_user : (index + 1) * self.per_user]
+
+
+def round_robin(
+    ledger: Ledger, users: Sequence[AuthUser], devices: Devices, count: int, tag: str = ""
+) -> list[Outgoing]:
+    """``count`` notifications, one user after the other; every device of the user
+    expects each one, once the broker acknowledged it."""
+    outgoing = []
+    for n in range(count):
+        index = n % len(users)
+        message_id = str(uuid4())
+        value = notification(message_id, users[index].id, f"{tag}{n}")
+        outgoing.append(Outgoing(value, expect(ledger, devices.of_user(index), message_id)))
+    return outgoing
 
 
 async def until(
@@ -115,9 +141,10 @@ async def until(
 
 
 async def settled(ledger: Ledger, *, quiet: float = 1.0, timeout: float = 60) -> None:
-    """Wait until every acknowledged id arrived and nothing more came for ``quiet``
-    seconds (late duplicates show up in that margin)."""
+    """Wait until every acknowledged id arrived (the ledger's recovery time) and nothing
+    more came for ``quiet`` seconds (late duplicates show up in that margin)."""
     await until(lambda: not ledger.lost, timeout=timeout)
+    ledger.recovered()
     seen = -1
     while (total := sum(ledger.received.values())) != seen:
         seen = total
@@ -135,3 +162,20 @@ def expect(ledger: Ledger, devices: Iterable[Device], message_id: str) -> Callab
             ledger.acknowledge(key)
 
     return acknowledged
+
+
+async def handshake_outcome(url: str, *, wait: float = 5.0) -> int | str | None:
+    """How the gateway answers a new socket: its close code when it closes at once
+    (None without a close frame), ``"open"`` when it stays open and silent for ``wait``
+    seconds, ``"frame"`` when it sends something first."""
+    try:
+        async with connect(url, open_timeout=30) as ws:
+            try:
+                await asyncio.wait_for(ws.recv(), wait)
+            except ConnectionClosed as exc:
+                return exc.rcvd.code if exc.rcvd else None
+            except TimeoutError:
+                return "open"
+            return "frame"
+    except InvalidHandshake as exc:
+        return f"refused handshake: {exc}"

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.events.topics import dead_letter
 from shared.kafka import ensure_topics
@@ -67,17 +66,6 @@ async def paced(
     return acknowledged
 
 
-async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        return ends
-    finally:
-        await consumer.stop()
-
-
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     async with asyncio.timeout(30):
         while not (partitions := consumer.partitions_for_topic(topic)):
@@ -86,40 +74,42 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     return set(partitions)
 
 
-async def committed(bootstrap: str, group: str, topic: str) -> int:
-    """Records of ``topic`` whose offsets ``group`` has committed."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return sum(max(0, meta.offset) for tp, meta in offsets.items() if tp.topic == topic)
-
-
-async def lag(bootstrap: str, group: str, topic: str) -> int:
-    """Records of ``topic`` not yet committed by ``group``."""
-    ends = await _end_offsets(bootstrap, topic)
-    return sum(ends.values()) - await committed(bootstrap, group, topic)
-
-
 async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of ``topic`` up to its current end."""
-    ends = await _end_offsets(bootstrap, topic)
+    """Every record of ``topic``, read until three polls in a row come back empty.
+
+    Not bounded by ListOffsets: the local broker answers it with less than the end of a
+    partition once batches pile up."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        consumer.assign(list(ends))
-        await consumer.seek_to_beginning()
-        async with asyncio.timeout(60):
-            while any(await _behind(consumer, ends)):
-                for batch in (await consumer.getmany(timeout_ms=300)).values():
-                    records.extend(batch)
+        partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        empty = 0
+        while empty < 3:
+            batches = await consumer.getmany(timeout_ms=300)
+            got = [record for batch in batches.values() for record in batch]
+            records.extend(got)
+            empty = 0 if got else empty + 1
     finally:
         await consumer.stop()
     return records
 
 
-async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> list[bool]:
-    return [await consumer.position(tp) < end for tp, end in ends.items()]
+async def lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records of ``topic`` that ``group`` has not committed yet (asked as a member that
+    never joins, so the group is left alone)."""
+    ends: dict[int, int] = {}
+    for record in await read_all(bootstrap, topic):
+        ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        behind = 0
+        for partition in await _partitions(consumer, topic):
+            done = await consumer.committed(TopicPartition(topic, partition)) or 0
+            behind += max(0, ends.get(partition, 0) - done)
+    finally:
+        await consumer.stop()
+    return behind

@@ -3,14 +3,12 @@ reaches its user's socket exactly once."""
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from bench.faults.checker import Ledger
-from bench.faults.gateway_clients import Device, Devices, expect, settled
-from bench.faults.gateway_kafka import Outgoing, notification, produce
+from bench.faults.gateway_clients import Devices, round_robin, settled
+from bench.faults.gateway_kafka import produce
 from bench.faults.gateway_processes import GatewayFleet, running
 from shared.testing.auth_service import AuthUser
 
@@ -23,18 +21,11 @@ async def test_gateway_delivers_every_notification_once(
 ) -> None:
     ledger = Ledger(f"gateway, no faults ({NOTIFICATIONS} notifications)")
     gateway = gateway_fleet.instance("a")
-    devices = Devices(
-        Device(f"user{i}", u.access_token, ledger) for i, u in enumerate(gateway_users)
-    )
+    devices = Devices(gateway_users, ledger)
     async with running(gateway):
         try:
             await devices.hold(lambda: gateway.ws_url)
-            outgoing = []
-            for n in range(NOTIFICATIONS):
-                index = n % len(gateway_users)
-                message_id = str(uuid4())
-                value = notification(message_id, gateway_users[index].id, str(n))
-                outgoing.append(Outgoing(value, expect(ledger, [devices.all[index]], message_id)))
+            outgoing = round_robin(ledger, gateway_users, devices, NOTIFICATIONS)
             await produce(gateway_producer, gateway_fleet.topic, outgoing)
             await settled(ledger, timeout=240)
         finally:
