@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import httpx
 import websockets
+from fastapi import FastAPI
+from sqlalchemy import event
 from websockets.asyncio.client import ClientConnection
+
+from chat_service.state import ChatState
 
 WAIT = 10.0
 
@@ -65,6 +69,23 @@ class Api:
         assert response.status_code == 200, response.text
         page: dict[str, Any] = response.json()
         return page
+
+
+@contextmanager
+def count_queries(app: FastAPI) -> Iterator[list[str]]:
+    """The SQL statements the app runs inside the block (its background tasks' too)."""
+    state: ChatState = app.state.chat
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def ws_url(base_url: str, path: str, token: str | None = None) -> str:

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 from fastapi import FastAPI
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from chat_service.models import Member
 from chat_service.state import ChatState
 from shared.db import Base
-from tests.helpers import Api, Person
-
-
-@contextmanager
-def count_queries(app: FastAPI) -> Iterator[list[str]]:
-    state: ChatState = app.state.chat
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.helpers import Api, Person, count_queries
 
 
 class TestChatListQueries:

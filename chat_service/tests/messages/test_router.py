@@ -4,7 +4,37 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from tests.helpers import Api, Person
+from fastapi import FastAPI
+
+from tests.helpers import Api, Person, count_queries
+
+
+def _lookups_by_client_message_id(statements: list[str]) -> int:
+    return sum(
+        1 for s in statements if s.lstrip().startswith("SELECT") and "client_message_id =" in s
+    )
+
+
+class TestSendCost:
+    async def test_a_send_without_client_message_id_looks_nothing_up(
+        self, api: Api, app: FastAPI, alice: Person, bob: Person
+    ) -> None:
+        chat = await api.create_chat(alice, bob)
+        with count_queries(app) as statements:
+            assert (await api.send(alice, chat["id"], "fresh")).status_code == 201
+        assert _lookups_by_client_message_id(statements) == 0
+        # Lock the chat, read the sender's and all members, insert, two updates; the
+        # outbox row (and the relay's own statements) aside.
+        assert len([s for s in statements if "outbox" not in s]) <= 6
+
+    async def test_a_send_with_client_message_id_looks_it_up_once(
+        self, api: Api, app: FastAPI, alice: Person, bob: Person
+    ) -> None:
+        chat = await api.create_chat(alice, bob)
+        with count_queries(app) as statements:
+            response = await api.send(alice, chat["id"], "once", client_message_id="c-1")
+            assert response.status_code == 201
+        assert _lookups_by_client_message_id(statements) == 1
 
 
 class TestSendMessage:

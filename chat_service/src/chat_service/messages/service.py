@@ -31,13 +31,17 @@ async def send_message(work: Work, chat_id: UUID, data: MessageCreate) -> SendRe
     """Sends once per (chat, sender, client_message_id): a retry or a concurrent
     duplicate gets the original. The seq comes from the chat row, locked until commit."""
     session, actor = work.session, work.actor
-    client_message_id = data.client_message_id or uuid4().hex
-    existing = await repository.by_client_message_id(
-        session, chat_id=chat_id, sender_id=actor.user_id, client_message_id=client_message_id
-    )
-    if existing is not None:
-        await member_chat(work, chat_id)
-        return await _original(work, chat_id, existing)
+    client_message_id = data.client_message_id
+    if client_message_id is None:
+        # A fresh id cannot have been sent before: no lookup on this, the common path.
+        client_message_id = uuid4().hex
+    else:
+        existing = await repository.by_client_message_id(
+            session, chat_id=chat_id, sender_id=actor.user_id, client_message_id=client_message_id
+        )
+        if existing is not None:
+            await member_chat(work, chat_id)
+            return await _original(work, chat_id, existing)
     chat, member = await member_chat(work, chat_id, lock=True)
     now = utcnow()
     message = await repository.insert_message(
