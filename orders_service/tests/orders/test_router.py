@@ -35,7 +35,9 @@ class TestCreate:
         }
         assert body["created_at"] == body["updated_at"]
 
-    @pytest.mark.parametrize("body", [{}, {"customer": ""}, {"customer": " "}, {"customer": 5}])
+    @pytest.mark.parametrize(
+        "body", [{}, {"customer": ""}, {"customer": " "}, {"customer": 5}, {"customer": "Yu\x00"}]
+    )
     async def test_invalid_customer_is_422_and_creates_nothing(
         self, client: httpx.AsyncClient, body: dict[str, object]
     ) -> None:

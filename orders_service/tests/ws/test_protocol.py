@@ -35,6 +35,8 @@ class TestValidation:
             ({"action": "create_order", "customer": "   "}, "customer"),
             ({"action": "create_order", "customer": "x" * 201}, "customer"),
             ({"action": "create_order", "customer": 42}, "customer"),
+            # PostgreSQL text cannot hold NUL; this was an internal error.
+            ({"action": "create_order", "customer": "Yu\x00lia"}, "customer"),
         ],
     )
     async def test_bad_customer(self, orders_url: str, frame: dict[str, Any], field: str) -> None:
@@ -102,6 +104,14 @@ class TestValidation:
             assert await ws.recv() == {"type": "pong"}
             await ws.connection.send(b"\xff\xfe")
             assert await ws.recv() == {"type": "error", "error": "invalid_json"}
+
+    async def test_json_nested_past_the_parsers_limit_is_invalid_json(
+        self, orders_url: str
+    ) -> None:
+        async with ws_client(orders_url) as ws:
+            reply = await ws.request("[" * 20_000 + "]" * 20_000)
+            assert reply == {"type": "error", "error": "invalid_json"}
+            assert await ws.request({"action": "ping"}) == {"type": "pong"}
 
 
 class TestTransitionsOverTheSocket:

@@ -17,7 +17,14 @@ PAGE_LIMIT_DEFAULT = 50
 PAGE_OFFSET_MAX = 2**31 - 1
 
 Customer = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CUSTOMER_MAX)
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=CUSTOMER_MAX,
+        # PostgreSQL text cannot hold NUL: refused here, not a failed INSERT.
+        pattern=r"^[^\x00]*$",
+    ),
 ]
 OrderId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1, examples=[1])]
 

@@ -70,7 +70,8 @@ class ProtocolError(Exception):
 def decode(raw: str | bytes) -> dict[str, Any]:
     try:
         message = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: nested deeper than the parser goes, which is no request either.
         raise ProtocolError({"type": "error", "error": INVALID_JSON}) from exc
     if not isinstance(message, dict):
         raise ProtocolError(

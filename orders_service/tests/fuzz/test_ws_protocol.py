@@ -1,0 +1,74 @@
+"""/ws/orders under hostile frames: whatever a client sends, one socket keeps answering,
+with the error the protocol documents for it, and never an internal error."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis.strategies import SearchStrategy
+
+from orders_service.ws.handlers import HANDLERS
+from shared.testing.fuzz import FUZZ_SETTINGS, LoopBridge, ReusedSocket, frames, requests
+from tests.conftest import SettingsFactory
+from tests.support import serve_orders
+
+FIELDS = ("customer", "order_id", "status", "limit", "offset")
+REPLIES = ("result", "error", "pong")
+
+
+def documented_error(frame: str | bytes) -> str | None:
+    """The error the README promises for a frame that cannot be a request."""
+    try:
+        message = json.loads(frame)
+    except (ValueError, RecursionError):
+        return "invalid_json"
+    if not isinstance(message, dict):
+        return "invalid_message"
+    action = message.get("action")
+    if not isinstance(action, str) or action not in HANDLERS:
+        return "unknown_action"
+    return None
+
+
+@pytest.fixture
+async def orders_url(make_settings: SettingsFactory) -> AsyncIterator[str]:
+    # The frame-rate cap has its own tests; here it would only slow the fuzzing down.
+    async with serve_orders(make_settings(frames_per_second=10_000, frame_burst=10_000)) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        pytest.param(frames(list(HANDLERS), FIELDS), id="any-frame"),
+        pytest.param(requests(list(HANDLERS), FIELDS), id="requests-with-any-values"),
+    ],
+)
+async def test_every_frame_gets_its_documented_answer(
+    orders_url: str, sent: SearchStrategy[str | bytes]
+) -> None:
+    bridge = LoopBridge(asyncio.get_running_loop())
+    sync_ids = (f"sync-{n}" for n in itertools.count())
+    socket = ReusedSocket(orders_url.replace("http://", "ws://", 1) + "/ws/orders")
+
+    @settings(FUZZ_SETTINGS, max_examples=150)
+    @given(frame=sent)
+    def answers(frame: str | bytes) -> None:
+        replies = bridge.run(socket.exchange(frame, next(sync_ids)))
+        answered: list[dict[str, Any]] = [r for r in replies if r.get("type") in REPLIES]
+        assert len(answered) == 1, (frame, replies)
+        reply = answered[0]
+        assert reply.get("error") != "internal_error", (frame, reply)
+        if (expected := documented_error(frame)) is not None:
+            assert reply["error"] == expected, (frame, reply)
+
+    try:
+        await asyncio.to_thread(answers)
+    finally:
+        await socket.close()
