@@ -145,10 +145,15 @@ async def settled(ledger: Ledger, *, quiet: float = 1.0, timeout: float = 60) ->
     more came for ``quiet`` seconds (late duplicates show up in that margin)."""
     await until(lambda: not ledger.lost, timeout=timeout)
     ledger.recovered()
+    await quiet_for(ledger, quiet)
+
+
+async def quiet_for(ledger: Ledger, seconds: float) -> None:
+    """Return once nothing arrived for ``seconds``."""
     seen = -1
     while (total := sum(ledger.received.values())) != seen:
         seen = total
-        await asyncio.sleep(quiet)
+        await asyncio.sleep(seconds)
 
 
 def expect(ledger: Ledger, devices: Iterable[Device], message_id: str) -> Callable[[], None]:

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.structs import RecordMetadata
 
 from shared.events.topics import dead_letter
 from shared.kafka import ensure_topics
@@ -40,18 +41,22 @@ async def create_topic(bootstrap: str, topic: str) -> None:
     await ensure_topics(bootstrap, [topic, dead_letter(topic)])
 
 
-async def produce(producer: AIOKafkaProducer, topic: str, records: Sequence[Outgoing]) -> int:
-    """Send unkeyed (spread over the partitions, as seed 004 does); returns how many the
-    broker acknowledged. A record whose send failed is simply not acknowledged."""
+async def produce(
+    producer: AIOKafkaProducer, topic: str, records: Sequence[Outgoing]
+) -> list[RecordMetadata | None]:
+    """Send unkeyed (spread over the partitions, as seed 004 does); returns where each
+    record landed, None for one the broker did not acknowledge."""
     futures = [await producer.send(topic, record.value) for record in records]
-    acknowledged = 0
+    landed: list[RecordMetadata | None] = []
     for record, outcome in zip(
         records, await asyncio.gather(*futures, return_exceptions=True), strict=True
     ):
-        if not isinstance(outcome, BaseException):
+        if isinstance(outcome, BaseException):
+            landed.append(None)
+        else:
             record.acknowledged()
-            acknowledged += 1
-    return acknowledged
+            landed.append(outcome)
+    return landed
 
 
 async def paced(
@@ -61,7 +66,8 @@ async def paced(
     step = max(1, int(per_second / 10))
     acknowledged = 0
     for start in range(0, len(records), step):
-        acknowledged += await produce(producer, topic, records[start : start + step])
+        landed = await produce(producer, topic, records[start : start + step])
+        acknowledged += sum(1 for metadata in landed if metadata is not None)
         await asyncio.sleep(0.1)
     return acknowledged
 
@@ -97,19 +103,24 @@ async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, byt
     return records
 
 
-async def lag(bootstrap: str, group: str, topic: str) -> int:
-    """Records of ``topic`` that ``group`` has not committed yet (asked as a member that
-    never joins, so the group is left alone)."""
-    ends: dict[int, int] = {}
-    for record in await read_all(bootstrap, topic):
-        ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
+async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The offsets ``group`` committed, by partition (asked as a member that never joins,
+    so the group is left alone)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
     await consumer.start()
     try:
-        behind = 0
-        for partition in await _partitions(consumer, topic):
-            done = await consumer.committed(TopicPartition(topic, partition)) or 0
-            behind += max(0, ends.get(partition, 0) - done)
+        return {
+            partition: await consumer.committed(TopicPartition(topic, partition)) or 0
+            for partition in await _partitions(consumer, topic)
+        }
     finally:
         await consumer.stop()
-    return behind
+
+
+async def lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records of ``topic`` that ``group`` has not committed yet."""
+    ends: dict[int, int] = {}
+    for record in await read_all(bootstrap, topic):
+        ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
+    done = await committed(bootstrap, group, topic)
+    return sum(max(0, end - done.get(partition, 0)) for partition, end in ends.items())
