@@ -7,6 +7,8 @@ it created through paid -> shipped -> delivered).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections import deque
 from typing import Any, Protocol
@@ -42,6 +44,13 @@ class SocketClient:
             if message.get("type") in _REPLIES:
                 return message
             self.broadcasts += 1
+
+    async def drain(self, quiet: float) -> None:
+        """Read the broadcasts still coming until none came for ``quiet`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            while True:
+                await asyncio.wait_for(self._connection.recv(), quiet)
+                self.broadcasts += 1
 
     async def create(self, customer: str) -> int | None:
         reply = await self._request({"action": "create_order", "customer": customer})
