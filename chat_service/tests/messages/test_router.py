@@ -38,6 +38,12 @@ class TestSendCost:
 
 
 class TestSendMessage:
+    async def test_text_with_nul_is_refused(self, api: Api, alice: Person, bob: Person) -> None:
+        # PostgreSQL text cannot hold NUL: this was a 500 (an internal_error over /ws).
+        chat = await api.create_chat(alice, bob)
+        assert (await api.send(alice, chat["id"], "a\x00b")).status_code == 422
+        assert (await api.messages(alice, chat["id"]))["items"] == []
+
     async def test_send_returns_the_message_with_seq(
         self, api: Api, alice: Person, bob: Person
     ) -> None:

@@ -130,9 +130,22 @@ class TestChatSocket:
             assert (await ws.recv())["error"] == "ValidationError"
             await ws.send("nope")
             assert (await ws.recv())["error"] == "invalid_json"
+            # Deeper than the JSON parser goes: invalid too, and the socket stays.
+            await ws.send("[" * 20_000 + "]" * 20_000)
+            assert (await ws.recv())["error"] == "invalid_json"
             await ws.send({"type": "sending_message", "data": "fine"})
             sent = await ws.until(lambda f: f["type"] == "result")
             assert sent["message"]["seq"] == 1
+
+    async def test_a_refused_delete_chat_keeps_the_socket(
+        self, api: Api, chat_url: str, alice: Person, bob: Person
+    ) -> None:
+        chat = await api.create_chat(alice, bob)
+        async with connect(chat_url, f"/ws/chat/{chat['id']}", bob) as ws:
+            await ws.send({"type": "delete_chat"})
+            assert (await ws.recv())["action"] == "delete_chat"
+            await ws.send({"type": "get_chats"})
+            assert (await ws.until(lambda f: f["type"] == "result"))["action"] == "get_chats"
 
     @pytest.mark.parametrize("who", ["outsider", "unknown", "malformed"])
     async def test_outsiders_and_unknown_chats_are_closed(

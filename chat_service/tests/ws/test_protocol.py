@@ -235,6 +235,15 @@ class TestInvites:
         bogus = await api.call(dave, "POST", "/api/v1/invites/nope/accept")
         assert bogus.status_code == 404
 
+    async def test_a_token_with_nul_is_refused_not_looked_up(
+        self, api: Api, chat_url: str, alice: Person
+    ) -> None:
+        # PostgreSQL text cannot hold NUL: this was a 500 and an internal_error frame.
+        assert (await api.call(alice, "GET", "/api/v1/invites/a%00b")).status_code == 422
+        async with connect(chat_url, "/ws", alice) as ws:
+            reply = await ws.request("accept_invite", token="a\x00b")
+        assert reply["error"] == "ValidationError"
+
     async def test_refusals_are_in_the_openapi_document(self, api: Api) -> None:
         paths = (await api.client.get("/openapi.json")).json()["paths"]
         assert {"403", "404"} <= set(paths["/api/v1/chats/{chat_id}/invites"]["post"]["responses"])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 
 from chat_service.chats.router import FORBIDDEN, NOT_FOUND
 from chat_service.chats.schemas import ChatRead
@@ -14,6 +14,10 @@ from chat_service.invites import service
 from chat_service.invites.schemas import InviteCreate, InvitePreview, InviteRead
 
 router = APIRouter(prefix="/api/v1", tags=["invites"])
+
+# What invite tokens are made of (secrets.token_urlsafe); anything else, NUL included,
+# is refused before it reaches a query.
+InviteToken = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 
 NO_INVITE: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such invite, or it has expired or been used up"}
@@ -39,10 +43,10 @@ async def create_invite(
 
 
 @router.get("/invites/{token}", summary="Where an invite leads", responses=NO_INVITE)
-async def preview_invite(token: str, work: WorkDep) -> InvitePreview:
+async def preview_invite(token: InviteToken, work: WorkDep) -> InvitePreview:
     return await service.preview_invite(work, token)
 
 
 @router.post("/invites/{token}/accept", summary="Join the chat of an invite", responses=NO_INVITE)
-async def accept_invite(token: str, work: WorkDep) -> ChatRead:
+async def accept_invite(token: InviteToken, work: WorkDep) -> ChatRead:
     return await service.accept_invite(work, token)

@@ -193,8 +193,8 @@ async def handle_chat_frame(connection: Connection, payload: dict[str, Any]) -> 
         connection.send(unknown_action(kind_name, None, list(CHAT_TYPES)))
         return
     fields = {k: v for k, v in payload.items() if k != "type"}
-    await run_action(connection, kind.as_action(), fields, None)
-    if kind.name == "delete_chat" and not connection.closed:
+    done = await run_action(connection, kind.as_action(), fields, None)
+    if done and kind.name == "delete_chat" and not connection.closed:
         # Usually the chat_deleted event already closed it; this covers a lost event.
         connection.close(CloseCode.NORMAL, "chat deleted")
 

@@ -413,8 +413,9 @@ def validation_detail(exc: ValidationError) -> list[dict[str, Any]]:
 
 async def run_action(
     connection: Connection, action: Action, fields: dict[str, Any], request_id: Any
-) -> None:
-    """Validate, run, reply; service errors become error frames in this one place."""
+) -> bool:
+    """Validate, run, reply; service errors become error frames in this one place.
+    Returns whether the action was done."""
     call = Call(connection=connection, state=state_of(connection.websocket))
     try:
         request = action.request.model_validate(fields)
@@ -429,6 +430,8 @@ async def run_action(
         connection.send(
             {"type": "result", "action": action.name, "request_id": request_id, **result}
         )
+        return True
+    return False
 
 
 def unknown_action(raw_action: Any, request_id: Any, supported: list[str]) -> dict[str, Any]:

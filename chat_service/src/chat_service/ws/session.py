@@ -173,7 +173,8 @@ async def _read_frames(
         strikes = 0
         try:
             payload = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: nested deeper than the parser goes, which is no JSON to us.
             connection.send({"type": "error", "error": "invalid_json"})
             continue
         if not isinstance(payload, dict):
