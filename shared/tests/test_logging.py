@@ -42,3 +42,22 @@ class TestConfiguredLogging:
         assert "accepted" in err
         assert "auth.checked" in err
         assert TOKEN not in err
+
+    def test_console_tracebacks_leave_out_local_variables(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Rendering every frame's locals took seconds per error on the event loop: a
+        # database outage froze the whole service, one traceback at a time.
+        configure_logging(level="INFO", json=False)
+
+        def verify() -> None:
+            secret = "a-local-value-nobody-logged"
+            raise RuntimeError(f"verification failed ({len(secret)})")
+
+        try:
+            verify()
+        except RuntimeError:
+            get_logger("test").exception("auth.failed")
+        err = capsys.readouterr().err
+        assert "RuntimeError: verification failed (27)" in err
+        assert "a-local-value-nobody-logged" not in err
