@@ -14,6 +14,7 @@ import asyncio
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,3 +185,21 @@ async def handshake_outcome(url: str, *, wait: float = 5.0) -> int | str | None:
             return "frame"
     except InvalidHandshake as exc:
         return f"refused handshake: {exc}"
+
+
+def how_repeated(devices: Iterable[Device], ledger: Ledger) -> Counter[str]:
+    """For a failing run: did each duplicate come again live, or in a since= replay?"""
+    repeats: Counter[str] = Counter()
+    duplicated = ledger.duplicated
+    for device in devices:
+        socket, replaying = 0, False
+        seen: set[str] = set()
+        for number, what in device.history:
+            if number != socket:
+                socket, replaying = number, device.sessions > 1 and number > 1
+            if what == "recovered":
+                replaying = False
+            elif device.key(what) in duplicated and what in seen:
+                repeats["in a since= replay" if replaying else "live"] += 1
+            seen.add(what)
+    return repeats

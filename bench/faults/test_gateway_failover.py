@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from bench.faults.checker import Ledger
-from bench.faults.gateway_clients import Devices, round_robin, settled, until
+from bench.faults.gateway_clients import Devices, how_repeated, round_robin, settled, until
 from bench.faults.gateway_kafka import paced, produce
 from bench.faults.gateway_processes import GatewayFleet, running
 from shared.testing.auth_service import AuthUser
@@ -58,6 +58,7 @@ async def test_gateway_killed_under_load_sockets_resume_elsewhere(
             await settled(ledger, timeout=180)
         finally:
             await devices.close()
+    print(f"  repeated: {dict(how_repeated(devices.all, ledger))}")
     ledger.assert_clean()
     assert all(d.sessions >= 2 for d in devices.all), "every socket moved to the survivor"
     assert all(d.recovered and all(d.recovered) for d in devices.all), "every resume complete"
