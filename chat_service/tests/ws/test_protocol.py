@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 import websockets
 
+from chat_service.messages import service as messages_service
 from chat_service.ws.protocol import ACTIONS
 from tests.helpers import Api, Person, connect, ws_url
 
@@ -117,6 +118,31 @@ class TestBadInput:
         errors = [f for f in ws.received if f.get("type") == "error"]
         assert errors
         assert errors[0]["error"] == "rate_limited"
+
+
+class TestOurFailures:
+    async def test_are_answered_with_the_request_id_and_a_retry_succeeds(
+        self, chat_url: str, api: Api, alice: Person, bob: Person, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        chat = await api.create_chat(alice, bob)
+        send = {"chat_id": chat["id"], "text": "hi", "client_message_id": "lost-db"}
+
+        async def database_gone(*_: object, **__: object) -> None:
+            raise ConnectionResetError("connection was closed in the middle of operation")
+
+        async with connect(chat_url, "/ws", alice) as ws:
+            monkeypatch.setattr(messages_service, "send_message", database_gone)
+            failed = await ws.request("send_message", **send)
+            monkeypatch.undo()
+            retried = await ws.request("send_message", **send)
+        assert (failed["type"], failed["action"], failed["error"]) == (
+            "error",
+            "send_message",
+            "internal_error",
+        )
+        assert failed["request_id"]
+        assert retried["type"] == "result"
+        assert retried["message"]["seq"] == 1
 
 
 class TestEvents:

@@ -25,6 +25,9 @@ from chat_service.ws import actions as req
 from chat_service.ws.connection import Connection
 from chat_service.ws.session import state_of
 from shared.errors import ServiceError
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 EXAMPLE_CHAT = "3f2b8c1e-8a52-5a7e-9d1c-2b7f4c1d9e01"
 EXAMPLE_USER = "6c1f0a52-5e7b-5c3d-8f2a-4d9e0b1c7a32"
@@ -364,6 +367,8 @@ ERRORS: dict[str, str] = {
     "rate_limited": "Too many frames; this one was dropped.",
     "ChatNotFound": "No such chat, or you are not in it.",
     "NotChatOwner / NotChatMember / NotMessageSender": "You may not do this.",
+    "internal_error": "Our failure (the database went away): retry; a send with the same "
+    "client_message_id is stored once.",
 }
 
 
@@ -426,6 +431,11 @@ async def run_action(
         )
     except ServiceError as exc:
         connection.send(error_frame(action.name, request_id, exc.error, exc.detail))
+    except Exception as exc:
+        # Ours, not the client's (the database went away): answer this request, so the
+        # client knows to retry it (with the same client_message_id, for a send).
+        log.exception("ws.action_failed", action=action.name, error=repr(exc))
+        connection.send(error_frame(action.name, request_id, "internal_error", "try again"))
     else:
         connection.send(
             {"type": "result", "action": action.name, "request_id": request_id, **result}
