@@ -1,0 +1,83 @@
+"""Read a domain topic (chat.events, orders.events) from its start, as a consumer that is
+idempotent by event_id would, while counting the raw records the relay produced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Callable, Hashable
+from types import TracebackType
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from shared.kafka import ensure_topics
+
+Envelope = dict[str, Any]
+
+
+class TopicLog:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        # Every record's envelope in the order read; repeats of an event_id included.
+        self.records: list[Envelope] = []
+        # First copy of each event, by event_id: what an idempotent consumer handles.
+        self.events: dict[str, Envelope] = {}
+
+    async def __aenter__(self) -> TopicLog:
+        await ensure_topics(self._bootstrap, [self._topic])
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._consumer.stop()
+
+    @property
+    def raw_duplicates(self) -> int:
+        """Records that repeat an event_id already read (the relay is at-least-once)."""
+        return len(self.records) - len(self.events)
+
+    async def poll(self) -> int:
+        """Read what is there (waiting up to half a second); returns how many records."""
+        batches = await self._consumer.getmany(timeout_ms=500)
+        count = 0
+        for records in batches.values():
+            for record in records:
+                envelope: Envelope = json.loads(record.value)
+                self.records.append(envelope)
+                self.events.setdefault(str(envelope["event_id"]), envelope)
+                count += 1
+        return count
+
+    async def until(self, done: Callable[[], bool], timeout: float) -> None:
+        """Poll until ``done()`` holds; raises TimeoutError after ``timeout`` seconds."""
+        async with asyncio.timeout(timeout):
+            while not done():
+                await self.poll()
+
+    async def drain(self, quiet_polls: int = 3) -> None:
+        """Read until the topic has been quiet for a few polls (late duplicates included)."""
+        quiet = 0
+        while quiet < quiet_polls:
+            quiet = quiet + 1 if await self.poll() == 0 else 0
+
+    def changes(self, identify: Callable[[Envelope], Hashable | None]) -> list[Hashable]:
+        """Each distinct event as the scenario names it (``identify`` returns None to skip)."""
+        return [i for e in self.events.values() if (i := identify(e)) is not None]
+
+    def repeated_changes(self, identify: Callable[[Envelope], Hashable | None]) -> int:
+        """Changes carried by more than one distinct event: a real duplicate, not a relay
+        retry (different event_ids for one acknowledged change)."""
+        counts = Counter(self.changes(identify))
+        return sum(1 for times in counts.values() if times > 1)

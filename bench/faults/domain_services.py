@@ -1,0 +1,136 @@
+"""chat_service and orders_service as real processes for fault scenarios.
+
+The broker can sit behind a TCP proxy the scenario cuts (a real network outage: the local
+broker forgets its topics when restarted). Users get tokens signed with auth_service's own
+key, exactly as it issues them, so a scenario with fifty senders does not spend a minute
+on password hashing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from bench.suite import Suite, suite
+from shared.auth.tokens import SigningKey, issue_token
+from shared.testing.proxy import TcpProxy, broker_behind_proxy
+
+# Fault scenarios drive sockets far faster than a person types.
+UNTHROTTLED = {
+    "CHAT_WS_FRAMES_PER_SECOND": "100000",
+    "CHAT_WS_FRAME_BURST": "100000",
+    "CHAT_WS_FLOOD_STRIKES": "1000",
+    "ORDERS_FRAMES_PER_SECOND": "100000",
+    "ORDERS_FRAME_BURST": "100000",
+    "ORDERS_FLOOD_TOLERANCE": "1000",
+    "ORDERS_RELAY_POLL_INTERVAL": "0.2",
+}
+KAFKA_SETTINGS = {
+    "chat_service": "CHAT_KAFKA_BOOTSTRAP_SERVERS",
+    "orders_service": "ORDERS_KAFKA_BOOTSTRAP_SERVERS",
+}
+
+
+@dataclass(frozen=True)
+class User:
+    id: UUID
+    name: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Domain:
+    suite: Suite
+    # Set when the services reach the broker through a proxy the scenario can cut.
+    proxy: TcpProxy | None
+
+    @property
+    def kafka(self) -> str:
+        return self.proxy.address if self.proxy is not None else self.suite.kafka
+
+    def url(self, service: str) -> str:
+        return self.suite.url(service)
+
+    def ws_url(self, service: str) -> str:
+        return self.suite.ws_url(service)
+
+    def user(self, name: str) -> User:
+        """A user with an access token as auth_service issues them (same key and claims)."""
+        key = SigningKey.from_pem((self.suite.workdir / "signing_key.pem").read_bytes())
+        user_id = uuid4()
+        token, _ = issue_token(
+            key,
+            token_type="access",
+            subject=user_id,
+            session_id=uuid4(),
+            issuer="auth_service",
+            audience="suite",
+            ttl_seconds=3600,
+            extra={"email": f"{name}@example.com", "name": name, "su": False},
+            now=time.time(),
+        )
+        return User(user_id, name, token)
+
+
+@asynccontextmanager
+async def domain_services(
+    *services: str, cut_broker: bool = False, env: Mapping[str, str] | None = None
+) -> AsyncIterator[Domain]:
+    """auth_service plus ``services``; with ``cut_broker`` they reach Kafka through a proxy."""
+    async with AsyncExitStack() as stack:
+        proxy = await stack.enter_async_context(broker_behind_proxy()) if cut_broker else None
+        settings = dict(UNTHROTTLED)
+        if proxy is not None:
+            settings.update({KAFKA_SETTINGS[s]: proxy.address for s in services})
+        settings.update(env or {})
+        run = await stack.enter_async_context(suite(("auth_service", *services), env=settings))
+        yield Domain(run, proxy)
+
+
+@pytest.fixture(scope="session")
+async def domain() -> AsyncIterator[Domain]:
+    """chat_service and orders_service (and auth_service), started once for their
+    scenarios, which keep apart by their own users, chats and orders."""
+    async with domain_services("chat_service", "orders_service", cut_broker=True) as running:
+        yield running
+
+
+def plain_dsn(database_url: str) -> str:
+    """A SQLAlchemy URL as asyncpg takes it."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
+
+
+async def terminate_backends(database_url: str) -> int:
+    """Kill every server process connected to this database (as a failover or an
+    administrator would); returns how many were terminated."""
+    url = make_url(database_url)
+    admin = await asyncpg.connect(plain_dsn(url.set(database="postgres").render_as_string(False)))
+    try:
+        killed: int = await admin.fetchval(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+            url.database,
+        )
+    finally:
+        await admin.close()
+    return killed
+
+
+async def count_rows(database_url: str, table: str) -> int:
+    connection = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        count: int = await connection.fetchval(f"SELECT count(*) FROM {table}")
+    finally:
+        await connection.close()
+    return count
