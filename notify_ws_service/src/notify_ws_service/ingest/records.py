@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.kafka import InvalidRecord
 
@@ -20,6 +20,15 @@ class NotificationRecord(BaseModel):
     user_id: UUID
     subject: str = Field(max_length=1000)
     content: str = Field(max_length=16_000)
+
+    @field_validator("subject", "content")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        # PostgreSQL text cannot hold NUL: such a record would fail its batch's insert
+        # on every retry and stall the consumer, so it is refused like any bad field.
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        return value
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,9 @@ def parse_notification(value: bytes | None, *, max_bytes: int) -> NewNotificatio
         raise InvalidRecord("oversized", f"{len(value)} bytes")
     try:
         body = json.loads(value)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: nested deeper than the parser goes (it escaped and stalled the
+        # consumer); UnicodeDecodeError is a ValueError.
         raise InvalidRecord("not_json") from exc
     if not isinstance(body, dict):
         raise InvalidRecord("not_an_object")
