@@ -17,7 +17,15 @@ from hypothesis.strategies import SearchStrategy
 from chat_service.main import create_app
 from chat_service.ws.legacy import CHAT_TYPES
 from chat_service.ws.protocol import ACTIONS
-from shared.testing.fuzz import FUZZ_SETTINGS, LoopBridge, ReusedSocket, frames, requests
+from shared.testing.fuzz import (
+    FUZZ_SETTINGS,
+    LoopBridge,
+    ReusedSocket,
+    close_code_after,
+    frames,
+    huge_frames,
+    requests,
+)
 from shared.testing.server import serve
 from tests.conftest import MakeSettings
 from tests.helpers import Api, Person, ws_url
@@ -55,12 +63,34 @@ def documented_error(frame: str | bytes, key: str, known: Callable[[str], bool])
     return None
 
 
+LIMIT = 64 * 1024
+
+
 @pytest.fixture
 async def fuzz_url(make_settings: MakeSettings) -> AsyncIterator[str]:
     # The frame-rate cap has its own tests; here it would only slow the fuzzing down.
-    settings = make_settings(ws_frames_per_second=10_000, ws_frame_burst=10_000)
+    settings = make_settings(
+        ws_frames_per_second=10_000, ws_frame_burst=10_000, ws_max_frame_bytes=LIMIT
+    )
     async with serve(create_app(settings), ws_max_size=settings.ws_max_frame_bytes) as url:
         yield url
+
+
+async def test_huge_frames_close_1009_and_the_server_serves_on(
+    fuzz_url: str, alice: Person
+) -> None:
+    url = ws_url(fuzz_url, "/ws", alice.token)
+    bridge = LoopBridge(asyncio.get_running_loop())
+
+    @settings(FUZZ_SETTINGS, max_examples=6)
+    @given(frame=huge_frames(LIMIT))
+    def closes(frame: str | bytes) -> None:
+        assert bridge.run(close_code_after(url, frame)) == 1009
+
+    await asyncio.to_thread(closes)
+    socket = ReusedSocket(url)
+    assert await socket.exchange('{"action": "help"}', "after") != []
+    await socket.close()
 
 
 async def _fuzz(

@@ -14,7 +14,15 @@ from hypothesis import given, settings
 from hypothesis.strategies import SearchStrategy
 
 from orders_service.ws.handlers import HANDLERS
-from shared.testing.fuzz import FUZZ_SETTINGS, LoopBridge, ReusedSocket, frames, requests
+from shared.testing.fuzz import (
+    FUZZ_SETTINGS,
+    LoopBridge,
+    ReusedSocket,
+    close_code_after,
+    frames,
+    huge_frames,
+    requests,
+)
 from tests.conftest import SettingsFactory
 from tests.support import serve_orders
 
@@ -43,11 +51,30 @@ def documented_error(frame: str | bytes) -> str | None:
     return None
 
 
+LIMIT = 64 * 1024
+
+
 @pytest.fixture
 async def orders_url(make_settings: SettingsFactory) -> AsyncIterator[str]:
     # The frame-rate cap has its own tests; here it would only slow the fuzzing down.
-    async with serve_orders(make_settings(frames_per_second=10_000, frame_burst=10_000)) as url:
+    settings = make_settings(frames_per_second=10_000, frame_burst=10_000, ws_max_size=LIMIT)
+    async with serve_orders(settings) as url:
         yield url
+
+
+async def test_huge_frames_close_1009_and_the_server_serves_on(orders_url: str) -> None:
+    url = orders_url.replace("http://", "ws://", 1) + "/ws/orders"
+    bridge = LoopBridge(asyncio.get_running_loop())
+
+    @settings(FUZZ_SETTINGS, max_examples=6)
+    @given(frame=huge_frames(LIMIT))
+    def closes(frame: str | bytes) -> None:
+        assert bridge.run(close_code_after(url, frame)) == 1009
+
+    await asyncio.to_thread(closes)
+    socket = ReusedSocket(url)
+    assert await socket.exchange('{"action": "ping"}', "after") == [{"type": "pong"}]
+    await socket.close()
 
 
 @pytest.mark.parametrize(

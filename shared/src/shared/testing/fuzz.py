@@ -176,6 +176,25 @@ def frames(
     return text_or_bytes
 
 
+def huge_frames(limit: int) -> st.SearchStrategy[str | bytes]:
+    """Text or binary frames from just over ``limit`` bytes to 16 times it."""
+    sizes = st.integers(min_value=limit + 1, max_value=limit * 16)
+    return st.one_of(sizes.map(lambda n: "x" * n), sizes.map(lambda n: b"\x00" * n))
+
+
+async def close_code_after(url: str, frame: str | bytes, timeout: float = 30) -> int | None:
+    """Open a socket, send ``frame`` and read until the server closes; its close code."""
+    async with connect(url, max_size=None, open_timeout=30) as ws:
+        await ws.send(frame)
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await ws.recv()
+        except ConnectionClosed:
+            pass
+        return ws.close_code
+
+
 async def exchange(
     ws: ClientConnection, frame: str | bytes, sync_id: str, *, key: str, timeout: float = 30
 ) -> list[dict[str, Any]]:
