@@ -51,6 +51,7 @@ class Runtime:
             self.bus = Bus(self.hub)
         self.operations = OrderOperations(
             self.sessionmaker,
+            engine=self.engine,
             bus=self.bus,
             topic=settings.events_topic,
             on_commit=self.relay.wake,

@@ -6,16 +6,16 @@ sockets and the relay get woken, so REST, broadcasts and ``orders.events`` agree
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from orders_service.broadcast.bus import Bus
 from orders_service.broadcast.messages import OrderBroadcast
 from orders_service.models import Order, OrderStatus
 from orders_service.orders import service
 from orders_service.orders.service import Actor
-from shared.db import session_scope
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -26,36 +26,43 @@ class OrderOperations:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
+        engine: AsyncEngine,
         bus: Bus,
         topic: str,
         on_commit: Callable[[], None],
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._engine = engine
+        # On PostgreSQL a change is one statement: its own transaction, no BEGIN/COMMIT.
+        self._autocommit = engine.dialect.name == "postgresql"
+        self._statements = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if self._autocommit else engine
+        )
         self._bus = bus
         self._topic = topic
         self._on_commit = on_commit
 
     async def create(self, *, customer: str, actor: Actor) -> Order:
-        async with session_scope(self._sessionmaker) as session:
+        async with self._change() as connection:
             order = await service.create_order(
-                session, customer=customer, actor=actor, topic=self._topic
+                connection, customer=customer, actor=actor, topic=self._topic
             )
         log.info("order.created", order_id=order.id, owned=order.owner_id is not None)
         self._committed(OrderBroadcast.of("order_created", order))
         return order
 
     async def change_status(self, *, order_id: int, status: OrderStatus, actor: Actor) -> Order:
-        async with session_scope(self._sessionmaker) as session:
+        async with self._change() as connection:
             order, previous = await service.change_status(
-                session, order_id=order_id, target=status, actor=actor, topic=self._topic
+                connection, order_id=order_id, target=status, actor=actor, topic=self._topic
             )
         log.info("order.status_changed", order_id=order.id, previous=previous, status=order.status)
         self._committed(OrderBroadcast.of("order_status_changed", order))
         return order
 
     async def get(self, *, order_id: int, actor: Actor) -> Order:
-        async with self._sessionmaker() as session:
-            return await service.get_order(session, order_id=order_id, actor=actor)
+        async with self._statements.connect() as connection:
+            return await service.get_order(connection, order_id=order_id, actor=actor)
 
     async def page(
         self, *, actor: Actor, status: OrderStatus | None, limit: int, offset: int
@@ -64,6 +71,17 @@ class OrderOperations:
             return await service.list_orders(
                 session, actor=actor, status=status, limit=limit, offset=offset
             )
+
+    @asynccontextmanager
+    async def _change(self) -> AsyncIterator[AsyncConnection]:
+        """Where a change runs: PostgreSQL commits each statement; SQLite gets a
+        transaction around the change's statements."""
+        if self._autocommit:
+            async with self._statements.connect() as connection:
+                yield connection
+        else:
+            async with self._engine.begin() as connection:
+                yield connection
 
     def _committed(self, message: OrderBroadcast) -> None:
         self._on_commit()

@@ -1,22 +1,24 @@
 """Order rules: creation, visibility, status transitions and their events.
 
-Functions here flush, never commit: the caller owns the transaction, so an order and
-its outbox event are committed (or rolled back) together.
+Functions here never commit: the caller owns the transaction, and each change writes
+the order and its outbox event together (in one statement on PostgreSQL).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orders_service.errors import InvalidTransition, OrderNotFound
-from orders_service.models import Order, OrderStatus, OutboxEvent
+from orders_service.models import Order, OrderStatus
 from orders_service.orders import repository
 from orders_service.orders.repository import Visibility
 from orders_service.orders.transitions import can_change
 from shared.auth.tokens import TokenClaims
-from shared.events.outbox import record_event
+from shared.events.envelope import EventEnvelope
+from shared.events.outbox import outbox_values
 
 ORDER_CREATED = "order.created"
 ORDER_STATUS_CHANGED = "order.status_changed"
@@ -32,6 +34,10 @@ def visibility(actor: Actor) -> Visibility:
     return Visibility(user_id=actor.user_id, everything=actor.is_superuser)
 
 
+def _actor_id(actor: Actor) -> UUID | None:
+    return None if actor is None else actor.user_id
+
+
 def event_data(order: Order, *, previous: OrderStatus | None) -> dict[str, Any]:
     return {
         "order_id": order.id,
@@ -42,24 +48,32 @@ def event_data(order: Order, *, previous: OrderStatus | None) -> dict[str, Any]:
     }
 
 
-async def create_order(session: AsyncSession, *, customer: str, actor: Actor, topic: str) -> Order:
-    order = await repository.insert(
-        session, customer=customer, owner_id=None if actor is None else actor.user_id
-    )
-    record_event(
-        session,
-        OutboxEvent,
-        topic=topic,
-        key=str(order.id),
-        type=ORDER_CREATED,
-        data=event_data(order, previous=None),
-        actor_id=None if actor is None else actor.user_id,
-    )
-    return order
+def _event(
+    type: str, *, topic: str, actor: Actor, previous: OrderStatus | None
+) -> repository.EventFor:
+    def event_for(order: Order) -> dict[str, Any]:
+        envelope = EventEnvelope(
+            type=type, actor_id=_actor_id(actor), data=event_data(order, previous=previous)
+        )
+        key = None if order.id is None else str(order.id)
+        return outbox_values(envelope, topic=topic, key=key)
+
+    return event_for
 
 
-async def get_order(session: AsyncSession, *, order_id: int, actor: Actor) -> Order:
-    order = await repository.get(session, order_id)
+async def create_order(
+    connection: AsyncConnection, *, customer: str, actor: Actor, topic: str
+) -> Order:
+    return await repository.create_with_event(
+        connection,
+        customer=customer,
+        owner_id=_actor_id(actor),
+        event=_event(ORDER_CREATED, topic=topic, actor=actor, previous=None),
+    )
+
+
+async def get_order(connection: AsyncConnection, *, order_id: int, actor: Actor) -> Order:
+    order = await repository.read(connection, order_id)
     if order is None or not visibility(actor).allows(order):
         raise OrderNotFound()
     return order
@@ -79,33 +93,25 @@ async def list_orders(
 
 
 async def change_status(
-    session: AsyncSession, *, order_id: int, target: OrderStatus, actor: Actor, topic: str
+    connection: AsyncConnection, *, order_id: int, target: OrderStatus, actor: Actor, topic: str
 ) -> tuple[Order, OrderStatus]:
     """Apply one transition; returns the order and its previous status.
 
-    The row is locked (PostgreSQL) and the UPDATE is conditional on the status that was
-    checked, so of many concurrent changes exactly one takes each step and the others
-    see the status it left behind.
+    The write is conditional on the status that was checked, so of many concurrent
+    changes exactly one takes each step; the others read the order again and see the
+    status it left behind.
     """
     for _ in range(_MAX_ATTEMPTS):
-        order = await repository.get(session, order_id, for_update=True)
-        if order is None or not visibility(actor).allows(order):
-            raise OrderNotFound()
+        order = await get_order(connection, order_id=order_id, actor=actor)
         previous = order.status
         if not can_change(previous, target):
             raise InvalidTransition(previous.value, target.value)
-        updated = await repository.set_status(
-            session, order_id=order_id, expected=previous, target=target
+        changed = await repository.change_with_event(
+            connection,
+            order=order,
+            target=target,
+            event=_event(ORDER_STATUS_CHANGED, topic=topic, actor=actor, previous=previous),
         )
-        if updated is not None:
-            record_event(
-                session,
-                OutboxEvent,
-                topic=topic,
-                key=str(updated.id),
-                type=ORDER_STATUS_CHANGED,
-                data=event_data(updated, previous=previous),
-                actor_id=None if actor is None else actor.user_id,
-            )
-            return updated, previous
+        if changed is not None:
+            return changed, previous
     raise InvalidTransition(previous.value, target.value)

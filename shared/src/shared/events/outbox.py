@@ -54,13 +54,23 @@ def record_event(
     """Stage an event in the caller's transaction; it is published once that commits."""
     envelope = EventEnvelope(type=type, actor_id=actor_id, data=data)
     row = model()
-    row.event_id = envelope.event_id
-    row.topic = topic
-    row.key = None if key is None else str(key)
-    row.payload = envelope.model_dump_json()
-    row.correlation_id = correlation_id.get()
+    for column, value in outbox_values(envelope, topic=topic, key=key).items():
+        setattr(row, column, value)
     session.add(row)
     return envelope
+
+
+def outbox_values(envelope: EventEnvelope, *, topic: str, key: str | UUID | None) -> dict[str, Any]:
+    """The columns of the outbox row that carries ``envelope``, for writers that insert
+    it with their own SQL (in the same statement or transaction as the change)."""
+    return {
+        "event_id": envelope.event_id,
+        "topic": topic,
+        "key": None if key is None else str(key),
+        "payload": envelope.model_dump_json(),
+        "correlation_id": correlation_id.get(),
+        "created_at": envelope.occurred_at,
+    }
 
 
 class Publisher(Protocol):
