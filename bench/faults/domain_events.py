@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Any
@@ -15,12 +14,14 @@ from aiokafka import AIOKafkaConsumer
 from shared.kafka import ensure_topics
 
 Envelope = dict[str, Any]
+# Names the change an event carries, as the scenario's ledger does; None: not ours.
+Identify = Callable[[Envelope], Hashable | None]
 
 
 class TopicLog:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self._bootstrap = bootstrap
-        self._topic = topic
+        self.topic = topic
         self._consumer = AIOKafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
@@ -34,7 +35,7 @@ class TopicLog:
         self.events: dict[str, Envelope] = {}
 
     async def __aenter__(self) -> TopicLog:
-        await ensure_topics(self._bootstrap, [self._topic])
+        await ensure_topics(self._bootstrap, [self.topic])
         await self._consumer.start()
         return self
 
@@ -72,12 +73,12 @@ class TopicLog:
         while quiet < quiet_polls:
             quiet = quiet + 1 if await self.poll() == 0 else 0
 
-    def changes(self, identify: Callable[[Envelope], Hashable | None]) -> list[Hashable]:
+    def changes(self, identify: Identify) -> list[Hashable]:
         """Each distinct event as the scenario names it (``identify`` returns None to skip)."""
         return [i for e in self.events.values() if (i := identify(e)) is not None]
 
-    def repeated_changes(self, identify: Callable[[Envelope], Hashable | None]) -> int:
-        """Changes carried by more than one distinct event: a real duplicate, not a relay
-        retry (different event_ids for one acknowledged change)."""
-        counts = Counter(self.changes(identify))
-        return sum(1 for times in counts.values() if times > 1)
+    async def until_changes(
+        self, identify: Identify, expected: set[Hashable], timeout: float
+    ) -> None:
+        """Poll until every ``expected`` change has arrived."""
+        await self.until(lambda: expected <= set(self.changes(identify)), timeout)

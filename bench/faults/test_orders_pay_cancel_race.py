@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from itertools import permutations
 from uuid import uuid4
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bench.faults.checker import Ledger
-from bench.faults.domain_events import Envelope, TopicLog
+from bench.faults.domain_events import Envelope, Identify, TopicLog
 from bench.faults.domain_services import Domain
 from bench.faults.orders_clients import Change, OrdersClient, OrdersRest, OrdersSocket
 from shared.events.topics import ORDERS_EVENTS
@@ -54,7 +54,7 @@ def _chain(winners: list[str]) -> list[tuple[str, str]]:
     return list(paths.pop())
 
 
-def _transitions_of(tag: str) -> Callable[[Envelope], Hashable | None]:
+def _transitions_of(tag: str) -> Identify:
     """Names an order.status_changed event of this run's orders as the ledger does."""
 
     def identify(envelope: Envelope) -> Hashable | None:
@@ -140,9 +140,9 @@ async def test_concurrent_pay_and_cancel_have_one_winner_per_step(domain: Domain
 
     identify = _transitions_of(tag)
     async with TopicLog(domain.kafka, ORDERS_EVENTS) as events:
-        await events.until(lambda: set(events.changes(identify)) >= ledger.acknowledged, 120)
+        await events.until_changes(identify, ledger.acknowledged, 120)
         await events.drain()
     ledger.receive(events.changes(identify))
-    print(f"records on {ORDERS_EVENTS} repeating an event_id: {events.raw_duplicates}")
+    print(f"records on {events.topic} repeating an event_id: {events.raw_duplicates}")
     assert set(ledger.received) == ledger.acknowledged, "events of refused changes"
     ledger.assert_clean()
