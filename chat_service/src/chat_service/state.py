@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat_service.config import Settings
 from chat_service.context import Actor, Work
+from chat_service.group_commit import GroupCommit
+from chat_service.messages.schemas import SendResult
+from chat_service.messages.service import Send, store_messages
 from chat_service.realtime.hub import Hub
 from shared.auth.tokens import TokenClaims
 from shared.db import session_scope
@@ -35,6 +38,11 @@ class ChatState:
     redis: Redis | None = None
     producer: ResilientProducer | None = None
     relay: OutboxRelay | None = None
+    # Message sends, REST and socket alike, committed in shared transactions.
+    sends: GroupCommit[Send, SendResult] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sends = GroupCommit(self._store_sends)
 
     @asynccontextmanager
     async def work(self, actor: Actor) -> AsyncIterator[Work]:
@@ -42,6 +50,17 @@ class ChatState:
         async with session_scope(self.sessionmaker) as session:
             work = Work(session=session, actor=actor)
             yield work
-        if work.events_recorded and self.relay is not None:
+        await self._committed([work])
+
+    async def _store_sends(
+        self, sends: Sequence[Send], alone: bool
+    ) -> list[SendResult | Exception]:
+        async with session_scope(self.sessionmaker) as session:
+            outcomes, works = await store_messages(session, sends, look_up_all=alone)
+        await self._committed(works)
+        return outcomes
+
+    async def _committed(self, works: Sequence[Work]) -> None:
+        if self.relay is not None and any(w.events_recorded for w in works):
             self.relay.wake()
-        await self.hub.deliver(work.deliveries)
+        await self.hub.deliver([d for w in works for d in w.deliveries])

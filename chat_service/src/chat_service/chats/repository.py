@@ -23,6 +23,13 @@ async def get_chat(session: AsyncSession, chat_id: UUID, *, lock: bool = False) 
     return chat
 
 
+async def lock_chats(session: AsyncSession, chat_ids: Sequence[UUID]) -> dict[UUID, Chat]:
+    """Locks several chats' rows, always in id order, so that two transactions locking
+    overlapping sets cannot deadlock."""
+    query = select(Chat).where(Chat.id.in_(chat_ids)).order_by(Chat.id).with_for_update()
+    return {chat.id: chat for chat in (await session.scalars(query)).all()}
+
+
 async def get_member(session: AsyncSession, chat_id: UUID, user_id: UUID) -> Member | None:
     return await session.get(Member, (chat_id, user_id))
 
@@ -32,6 +39,20 @@ async def members_of(session: AsyncSession, chat_id: UUID) -> list[Member]:
         select(Member).where(Member.chat_id == chat_id).order_by(Member.joined_at, Member.user_id)
     )
     return list((await session.scalars(query)).all())
+
+
+async def members_of_chats(
+    session: AsyncSession, chat_ids: Sequence[UUID]
+) -> dict[UUID, list[Member]]:
+    query = (
+        select(Member)
+        .where(Member.chat_id.in_(chat_ids))
+        .order_by(Member.chat_id, Member.joined_at, Member.user_id)
+    )
+    members: dict[UUID, list[Member]] = {chat_id: [] for chat_id in chat_ids}
+    for member in (await session.scalars(query)).all():
+        members[member.chat_id].append(member)
+    return members
 
 
 async def insert_members(

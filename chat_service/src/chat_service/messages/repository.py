@@ -3,57 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_service.models import Member, Message
-from chat_service.sql import insert_on_conflict
+
+MessageKey = tuple[UUID, UUID, str]  # chat, sender, client_message_id
 
 
-async def insert_message(
-    session: AsyncSession,
-    *,
-    chat_id: UUID,
-    seq: int,
-    sender_id: UUID,
-    client_message_id: str,
-    text: str,
-    created_at: datetime,
-) -> Message | None:
-    """Inserts the message, or returns None when the sender already sent this
-    client_message_id to this chat (the unique constraint decides, not a prior read)."""
-    statement = (
-        insert_on_conflict(session, Message)
-        .values(
-            id=uuid4(),
-            chat_id=chat_id,
-            seq=seq,
-            sender_id=sender_id,
-            client_message_id=client_message_id,
-            text=text,
-            created_at=created_at,
-            deleted=False,
-        )
-        .on_conflict_do_nothing(index_elements=["chat_id", "sender_id", "client_message_id"])
-        .returning(Message)
-    )
-    message: Message | None = (await session.scalars(statement)).one_or_none()
-    return message
-
-
-async def by_client_message_id(
-    session: AsyncSession, *, chat_id: UUID, sender_id: UUID, client_message_id: str
-) -> Message | None:
+async def by_client_message_ids(
+    session: AsyncSession, keys: Sequence[MessageKey]
+) -> dict[MessageKey, Message]:
+    """The messages already sent under any of ``keys``, in one statement."""
+    if not keys:
+        return {}
     statement = select(Message).where(
-        Message.chat_id == chat_id,
-        Message.sender_id == sender_id,
-        Message.client_message_id == client_message_id,
+        or_(
+            *(
+                and_(
+                    Message.chat_id == chat_id,
+                    Message.sender_id == sender_id,
+                    Message.client_message_id == client_message_id,
+                )
+                for chat_id, sender_id, client_message_id in dict.fromkeys(keys)
+            )
+        )
     )
-    message: Message | None = (await session.scalars(statement)).one_or_none()
-    return message
+    return {
+        (m.chat_id, m.sender_id, m.client_message_id): m
+        for m in (await session.scalars(statement)).all()
+    }
 
 
 async def page(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from chat_service.dependencies import WorkDep
+from chat_service.dependencies import CurrentActor, State, WorkDep
 from chat_service.messages import service
 from chat_service.messages.schemas import (
     PAGE_MAX,
@@ -36,9 +36,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     },
 )
 async def send_message(
-    chat_id: UUID, body: MessageCreate, work: WorkDep, response: Response
+    chat_id: UUID, body: MessageCreate, state: State, actor: CurrentActor, response: Response
 ) -> MessageRead:
-    result = await service.send_message(work, chat_id, body)
+    result = await service.send_message(state.sends, actor, chat_id, body)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result.message

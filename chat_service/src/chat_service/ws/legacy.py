@@ -68,8 +68,9 @@ def _dump(model: BaseModel) -> dict[str, Any]:
 
 async def _sending_message(call: Call, r: SendingMessage) -> dict[str, Any]:
     body = MessageCreate(text=r.data, client_message_id=r.client_message_id)
-    async with call.state.work(call.connection.actor) as work:
-        return _dump(await messages.send_message(work, _chat_id(call), body))
+    return _dump(
+        await messages.send_message(call.state.sends, call.connection.actor, _chat_id(call), body)
+    )
 
 
 async def _reading_messages(call: Call, r: MessageRefs) -> dict[str, Any]:

@@ -110,8 +110,7 @@ async def _get_messages(call: Call, r: req.GetMessages) -> dict[str, Any]:
 
 
 async def _send_message(call: Call, r: req.SendMessage) -> dict[str, Any]:
-    async with call.state.work(call.connection.actor) as work:
-        return _dump(await messages.send_message(work, r.chat_id, r))
+    return _dump(await messages.send_message(call.state.sends, call.connection.actor, r.chat_id, r))
 
 
 async def _edit_message(call: Call, r: req.EditMessage) -> dict[str, Any]:
