@@ -30,7 +30,8 @@ class Settings(ServiceSettings):
     cors_origins: list[str] = Field(default_factory=lambda: list(LOCAL_ORIGINS))
     # Where users reach this service; invite links are built on it.
     public_url: str = "http://localhost:8002"
-    # Redis channels are named ``{prefix}user:{id}``; tests give each app its own prefix.
+    # Events cross instances on the Redis channel ``{prefix}events``; tests give each app
+    # its own prefix.
     redis_channel_prefix: str = "chat:"
 
     ws_max_frame_bytes: int = Field(default=65536, ge=1024)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from contextlib import AsyncExitStack
 from uuid import uuid4
 
@@ -45,15 +46,33 @@ class TestRedisFanout:
                     await on_a.request("typing", chat_id=chat["id"])
                     typing = await alice_on_b.event("typing")
                     assert typing["data"]["user_id"] == str(bob.id)
-            # Once a user's last socket on an instance is gone, it stops listening for them.
-            redis = Redis.from_url(redis_url)
-            try:
-                channel = f"{prefix}user:{bob.id}"
-                async with asyncio.timeout(5):
-                    while (await redis.pubsub_numsub(channel))[0][1]:
-                        await asyncio.sleep(0.05)
-            finally:
-                await redis.aclose()
+
+    async def test_an_event_is_published_once_whatever_its_audience(
+        self, make_settings: MakeSettings, redis_url: str, alice: Person, bob: Person, carol: Person
+    ) -> None:
+        prefix = f"chat-test-{uuid4().hex[:8]}:"
+        settings = make_settings(redis_url=redis_url, redis_channel_prefix=prefix)
+        redis = Redis.from_url(redis_url)
+        listener = redis.pubsub()
+        await listener.subscribe(f"{prefix}events")
+        try:
+            async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as c:
+                api = Api(c, url)
+                chat = await api.create_chat(alice, bob, carol)
+                async with connect(url, "/ws", bob) as ws:
+                    await api.send(alice, chat["id"], "to three")
+                    await ws.request("typing", chat_id=chat["id"])  # marks the end
+                    events: list[str] = []
+                    async with asyncio.timeout(10):
+                        while "typing" not in events:
+                            message = await listener.get_message(timeout=1.0)
+                            if message is not None and message["type"] == "message":
+                                head = message["data"].split(b"\n", 1)[0]
+                                events.append(json.loads(head)["event"])
+            assert events.count("message_created") == 1
+        finally:
+            await listener.aclose()  # type: ignore[no-untyped-call]
+            await redis.aclose()
 
 
 class TestShutdown:

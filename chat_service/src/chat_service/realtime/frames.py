@@ -13,9 +13,28 @@ def event_frame(event: str, chat_id: UUID, data: dict[str, Any]) -> dict[str, An
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """An event encoded once for every socket that gets it, with what a per-chat socket
+    needs to decide about it without parsing the text again."""
+
+    chat_id: str
+    event: str
+    text: str
+    # member_removed: the users it removes (their per-chat sockets close).
+    removed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Delivery:
     user_ids: tuple[UUID, ...]
     frame: dict[str, Any]
 
-    def encode(self) -> str:
-        return json.dumps(self.frame, separators=(",", ":"), default=str)
+    def outgoing(self) -> Outgoing:
+        event = self.frame["event"]
+        removed = self.frame["data"].get("user_ids", ()) if event == "member_removed" else ()
+        return Outgoing(
+            chat_id=self.frame["chat_id"],
+            event=event,
+            text=json.dumps(self.frame, separators=(",", ":"), default=str),
+            removed=frozenset(removed),
+        )

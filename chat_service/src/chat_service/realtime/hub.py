@@ -1,9 +1,10 @@
 """Delivers events to every socket of a user.
 
-Each instance keeps its own sockets; :class:`RedisHub` carries events between
-instances over one Redis channel per user (``{prefix}user:{id}``), subscribed only
-while that user has a socket here. :class:`LocalHub` is the single-process stand-in
-for development without Redis.
+Each instance keeps its own sockets. :class:`RedisHub` carries events between instances
+with one publish per event on one channel (``{prefix}events``) that every instance
+listens to: the message names its recipients, so each instance hands the frame, encoded
+once by the sender, to the sockets of those users it holds. :class:`LocalHub` is the
+single-process stand-in for development without Redis.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Sequence
-from typing import Any, Protocol
-from uuid import UUID, uuid4
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+from uuid import UUID
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from chat_service.realtime.frames import Delivery
+from chat_service.realtime.frames import Delivery, Outgoing
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -28,14 +29,14 @@ class Subscriber(Protocol):
     @property
     def user_id(self) -> UUID: ...
 
-    def offer(self, frame: dict[str, Any], text: str) -> None:
+    def offer(self, event: Outgoing) -> None:
         """Queue a frame without blocking (a slow socket must not hold up the others)."""
 
 
 class Hub:
     def __init__(self) -> None:
-        self._local: dict[UUID, set[Subscriber]] = {}
-        self._lock = asyncio.Lock()
+        # Keyed by the user id's text, as events name their recipients.
+        self._local: dict[str, set[Subscriber]] = {}
 
     async def start(self) -> None:
         pass
@@ -44,87 +45,69 @@ class Hub:
         pass
 
     def sockets_of(self, user_id: UUID) -> int:
-        return len(self._local.get(user_id, ()))
+        return len(self._local.get(str(user_id), ()))
 
     @property
     def socket_count(self) -> int:
         return sum(len(s) for s in self._local.values())
 
     async def register(self, subscriber: Subscriber) -> None:
-        """Returns once events for the subscriber's user reach this instance."""
-        async with self._lock:
-            subscribers = self._local.setdefault(subscriber.user_id, set())
-            subscribers.add(subscriber)
-            if len(subscribers) == 1:
-                try:
-                    await self._subscribe(subscriber.user_id)
-                except BaseException:
-                    subscribers.discard(subscriber)
-                    del self._local[subscriber.user_id]
-                    raise
+        """From now on events for the subscriber's user reach it (the instance listens
+        to every event from its start)."""
+        self._local.setdefault(str(subscriber.user_id), set()).add(subscriber)
 
     async def unregister(self, subscriber: Subscriber) -> None:
-        async with self._lock:
-            subscribers = self._local.get(subscriber.user_id)
-            if subscribers is None or subscriber not in subscribers:
-                return
-            subscribers.discard(subscriber)
-            if not subscribers:
-                del self._local[subscriber.user_id]
-                await self._unsubscribe(subscriber.user_id)
+        key = str(subscriber.user_id)
+        subscribers = self._local.get(key)
+        if subscribers is None:
+            return
+        subscribers.discard(subscriber)
+        if not subscribers:
+            del self._local[key]
 
     async def deliver(self, deliveries: Sequence[Delivery]) -> None:
         """Send committed events; a failure here is logged, never undoes the commit."""
-        for delivery in deliveries:
-            if not delivery.user_ids:
-                continue
-            try:
-                await self._publish(delivery)
-            except Exception as exc:
-                log.error("fanout.failed", error=repr(exc), chat_event=delivery.frame.get("event"))
+        wanted = [d for d in deliveries if d.user_ids]
+        if not wanted:
+            return
+        try:
+            await self._publish(wanted)
+        except Exception as exc:
+            log.error("fanout.failed", error=repr(exc), events=len(wanted))
 
-    def _dispatch(self, user_id: UUID, frame: dict[str, Any], text: str) -> None:
-        for subscriber in list(self._local.get(user_id, ())):
-            subscriber.offer(frame, text)
+    def _dispatch(self, user_ids: Iterable[str], event: Outgoing) -> None:
+        for user_id in user_ids:
+            for subscriber in list(self._local.get(user_id, ())):
+                subscriber.offer(event)
 
-    async def _subscribe(self, user_id: UUID) -> None:
-        pass
-
-    async def _unsubscribe(self, user_id: UUID) -> None:
-        pass
-
-    async def _publish(self, delivery: Delivery) -> None:
+    async def _publish(self, deliveries: Sequence[Delivery]) -> None:
         raise NotImplementedError
 
 
 class LocalHub(Hub):
     """One process: events go straight to this process's sockets."""
 
-    async def _publish(self, delivery: Delivery) -> None:
-        text = delivery.encode()
-        for user_id in delivery.user_ids:
-            self._dispatch(user_id, delivery.frame, text)
+    async def _publish(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            self._dispatch(map(str, delivery.user_ids), delivery.outgoing())
 
 
 class RedisHub(Hub):
     def __init__(self, redis: Redis, *, prefix: str, subscribe_timeout: float = 5.0) -> None:
         super().__init__()
         self._redis = redis
-        self._prefix = prefix
+        self._channel = f"{prefix}events"
         self._subscribe_timeout = subscribe_timeout
         self._pubsub: PubSub | None = None
-        self._confirmations: dict[str, asyncio.Event] = {}
+        self._subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # A channel of our own keeps the pub/sub connection listening before any user.
-        self._control = f"{prefix}instance:{uuid4().hex}"
-
-    def channel(self, user_id: UUID) -> str:
-        return f"{self._prefix}user:{user_id}"
 
     async def start(self) -> None:
+        """Returns once this instance hears every event published from now on."""
         self._pubsub = self._redis.pubsub()
-        await self._pubsub.subscribe(self._control)
+        await self._pubsub.subscribe(self._channel)
         self._task = asyncio.create_task(self._listen(), name="chat-fanout")
+        await asyncio.wait_for(self._subscribed.wait(), self._subscribe_timeout)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -134,30 +117,14 @@ class RedisHub(Hub):
         if self._pubsub is not None:
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    async def _subscribe(self, user_id: UUID) -> None:
-        assert self._pubsub is not None
-        channel = self.channel(user_id)
-        confirmed = self._confirmations[channel] = asyncio.Event()
-        await self._pubsub.subscribe(channel)
-        try:
-            await asyncio.wait_for(confirmed.wait(), self._subscribe_timeout)
-        finally:
-            self._confirmations.pop(channel, None)
-
-    async def _unsubscribe(self, user_id: UUID) -> None:
-        assert self._pubsub is not None
-        await self._pubsub.unsubscribe(self.channel(user_id))
-
-    async def _publish(self, delivery: Delivery) -> None:
-        text = delivery.encode()
+    async def _publish(self, deliveries: Sequence[Delivery]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
-            for user_id in delivery.user_ids:
-                pipe.publish(self.channel(user_id), text)
+            for delivery in deliveries:
+                pipe.publish(self._channel, _wire(delivery))
             await pipe.execute()
 
     async def _listen(self) -> None:
         assert self._pubsub is not None
-        user_prefix = f"{self._prefix}user:"
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
@@ -169,20 +136,38 @@ class RedisHub(Hub):
                 continue
             if message is None:
                 continue
-            channel = _text(message["channel"])
             if message["type"] == "subscribe":
-                if (event := self._confirmations.get(channel)) is not None:
-                    event.set()
-            elif message["type"] == "message" and channel.startswith(user_prefix):
-                text = _text(message["data"])
+                self._subscribed.set()
+            elif message["type"] == "message":
                 try:
-                    user_id = UUID(channel.removeprefix(user_prefix))
-                    frame = json.loads(text)
-                except ValueError:
-                    log.warning("fanout.bad_message", channel=channel)
+                    user_ids, event = _unwire(message["data"])
+                except (ValueError, KeyError, TypeError):
+                    log.warning("fanout.bad_message", channel=self._channel)
                     continue
-                self._dispatch(user_id, frame, text)
+                self._dispatch(user_ids, event)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _wire(delivery: Delivery) -> str:
+    """A header line (recipients, chat, event) and the frame's text after it: readers
+    route by the header and pass the text on as it is. JSON text holds no raw newline."""
+    event = delivery.outgoing()
+    header = {
+        "to": [str(u) for u in delivery.user_ids],
+        "chat_id": event.chat_id,
+        "event": event.event,
+        "removed": sorted(event.removed),
+    }
+    return json.dumps(header, separators=(",", ":")) + "\n" + event.text
+
+
+def _unwire(data: bytes | str) -> tuple[list[str], Outgoing]:
+    text = data.decode() if isinstance(data, bytes) else data
+    head, _, body = text.partition("\n")
+    header = json.loads(head)
+    event = Outgoing(
+        chat_id=header["chat_id"],
+        event=header["event"],
+        text=body,
+        removed=frozenset(header["removed"]),
+    )
+    return header["to"], event

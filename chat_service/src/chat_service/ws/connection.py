@@ -16,6 +16,7 @@ from uuid import UUID
 from starlette.websockets import WebSocket
 
 from chat_service.context import Actor
+from chat_service.realtime.frames import Outgoing
 from shared.ws.close_codes import CloseCode
 
 
@@ -41,6 +42,7 @@ class Connection:
         self.expires_at = expires_at
         # Seed 000's per-chat socket hears only its chat and ends with it.
         self.chat_id = chat_id
+        self._chat_key = None if chat_id is None else str(chat_id)
         self.events = events
         self._queue: asyncio.Queue[str | Close] = asyncio.Queue(maxsize=queue_size)
         self.closed = False
@@ -50,19 +52,18 @@ class Connection:
     def user_id(self) -> UUID:
         return self.actor.user_id
 
-    def offer(self, frame: dict[str, Any], text: str) -> None:
+    def offer(self, event: Outgoing) -> None:
         if not self.events:
             return
         if self.chat_id is None:
-            self._put(text)
+            self._put(event.text)
             return
-        if frame.get("chat_id") != str(self.chat_id):
+        if event.chat_id != self._chat_key:
             return
-        self._put(text)
-        event = frame.get("event")
-        if event == "chat_deleted":
+        self._put(event.text)
+        if event.event == "chat_deleted":
             self.close(CloseCode.NORMAL, "chat deleted")
-        elif event == "member_removed" and str(self.user_id) in frame["data"]["user_ids"]:
+        elif event.event == "member_removed" and str(self.user_id) in event.removed:
             self.close(CloseCode.FORBIDDEN, "removed from the chat")
 
     def send(self, frame: dict[str, Any]) -> None:
