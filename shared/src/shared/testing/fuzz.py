@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,7 +43,7 @@ async def schemathesis_run(
     config_file: Path,
     env: Mapping[str, str] = {},
     max_examples: int = 10,
-    timeout: float = 240,
+    timeout: float = 110,
 ) -> tuple[int, str]:
     """``schemathesis run`` over real HTTP: every phase (examples, coverage, fuzzing,
     stateful on the links it infers) and the checks the config file enables (all, less
@@ -63,19 +64,22 @@ async def schemathesis_run(
         "--request-timeout",
         "30",
     ]
-    process = await asyncio.create_subprocess_exec(
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, **env},
-        cwd=config_file.parent,
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
+    # A scratch working directory: nothing (.hypothesis, .schemathesis) is left behind
+    # in the source tree, and nothing from an earlier run is reused.
+    with tempfile.TemporaryDirectory(prefix="schemathesis-") as scratch:
+        process = await asyncio.create_subprocess_exec(
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, **env},
+            cwd=scratch,
+        )
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise
     assert process.returncode is not None
     return process.returncode, output.decode(errors="replace")
 
