@@ -153,3 +153,42 @@ class TestRelayDuringOutage:
                 await producer.stop()
             records = await _consume(proxy.address, topic, 5)
         assert sorted(r["value"]["event_id"] for r in records) == sorted(map(str, ids))
+
+
+class _BatchRecorder:
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    async def publish_many(
+        self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
+    ) -> None:
+        self.batches.append(len(records))
+
+
+class TestLinger:
+    async def test_commits_right_behind_a_wake_go_out_in_one_batch(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async def commit(n: int) -> None:
+            async with session_scope(sessionmaker) as session:
+                record_event(session, Outbox, topic="t", key=str(n), type="n", data={})
+
+        async def drained() -> None:
+            async with asyncio.timeout(30):
+                while await _outbox_size(sessionmaker):
+                    await asyncio.sleep(0.1)
+
+        publisher = _BatchRecorder()
+        # A poll far away and a linger far longer than a few local commits take.
+        relay = OutboxRelay(sessionmaker, Outbox, publisher, poll_interval=60, linger=5.0)
+        await commit(0)
+        relay.start()
+        try:
+            await drained()  # the first pass: the relay now waits for a wake
+            for n in range(1, 5):
+                await commit(n)
+                relay.wake()
+            await drained()
+        finally:
+            await relay.stop()
+        assert publisher.batches == [1, 4]

@@ -21,6 +21,9 @@ class Settings(ServiceSettings):
     # Kafka: every change is staged in the outbox and relayed to this topic.
     events_topic: str = ORDERS_EVENTS
     relay_poll_interval: float = Field(default=0.5, gt=0)
+    # After a commit wakes the relay it waits this long, so that the changes committed
+    # meanwhile are published in the same batch instead of one transaction each.
+    relay_linger: float = Field(default=0.05, ge=0)
 
     # Broadcasts between instances go through this Redis channel when redis_url is set.
     redis_channel: str = "orders:broadcast"

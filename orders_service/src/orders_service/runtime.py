@@ -41,6 +41,7 @@ class Runtime:
             OutboxEvent,
             self.producer,
             poll_interval=settings.relay_poll_interval,
+            linger=settings.relay_linger,
         )
         self.hub = Hub()
         self.redis: Redis | None = None

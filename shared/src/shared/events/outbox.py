@@ -91,6 +91,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.5,
         max_backoff: float = 5.0,
+        linger: float = 0.0,
         on_published: Callable[[list[OutboxMixin]], None] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
@@ -99,6 +100,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
+        self._linger = linger
         self._on_published = on_published
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -136,6 +138,10 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+            if self._linger and not self._stopping:
+                # Woken by a commit: the ones right behind it go out in the same batch
+                # (one transaction and one produce request for many events).
+                await asyncio.sleep(self._linger)
         self._wakeup.clear()
 
     async def publish_pending(self) -> int:
