@@ -5,7 +5,7 @@ import json
 import uuid
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaConnectionError
 
 from shared.events.topics import dead_letter
@@ -131,3 +131,19 @@ class TestBatchConsumer:
         assert not consumer.running
         assert seen.count(b"first") == 1
         assert seen.count(b"second") == 1
+
+
+async def test_the_fetch_wait_is_the_consumers() -> None:
+    # The development broker answers a fetch only when this wait ends.
+    async def handler(records: list[ConsumerRecord[bytes, bytes]]) -> Sequence[Rejected]:
+        return []
+
+    consumer = BatchConsumer(
+        ["t"],
+        bootstrap_servers="127.0.0.1:1",
+        group_id="g",
+        handler=handler,
+        producer=AIOKafkaProducer(bootstrap_servers="127.0.0.1:1"),
+        fetch_max_wait_ms=10,
+    )
+    assert consumer._consumer._fetch_max_wait_ms == 10

@@ -133,6 +133,7 @@ class Gateway:
                         group_id=group,
                         handler=handler,
                         producer=self.producer.producer,
+                        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
                     )
                     await consumer.start()
                     self.consumers.append(consumer)

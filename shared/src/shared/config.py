@@ -44,6 +44,10 @@ class ServiceSettings(BaseSettings):
     create_topics: bool = True
     kafka_topic_partitions: int = Field(default=3, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
+    # How long a consumer's fetch waits for records. Kafka answers as soon as records
+    # arrive; the local development broker only when the wait ends, so there this is
+    # the delivery latency.
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=1)
     log_level: str = "INFO"
     log_json: bool = False
     # Base URL of auth_service: JWKS for local verification, /verify for the gateway.

@@ -119,6 +119,7 @@ class BatchConsumer:
         poll_timeout_ms: int = 200,
         retry_backoff: float = 1.0,
         auto_offset_reset: str = "earliest",
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         self._consumer = AIOKafkaConsumer(
             *topics,
@@ -127,6 +128,7 @@ class BatchConsumer:
             enable_auto_commit=False,
             auto_offset_reset=auto_offset_reset,
             max_poll_records=max_records,
+            fetch_max_wait_ms=fetch_max_wait_ms,
         )
         self._handler = handler
         self._producer = producer
