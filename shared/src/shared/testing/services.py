@@ -95,6 +95,21 @@ async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
             await admin.close()
 
 
+async def terminate_backends(database_url: str) -> int:
+    """Kill every server process connected to the database (as a failover or an
+    administrator would); returns how many were terminated."""
+    admin = await asyncpg.connect(_plain_dsn(database_url, "postgres"))
+    try:
+        killed: int = await admin.fetchval(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+            make_url(database_url).database,
+        )
+    finally:
+        await admin.close()
+    return killed
+
+
 def broker_reachable(bootstrap: str) -> bool:
     host, _, port = bootstrap.rpartition(":")
     return port_open(host or "127.0.0.1", int(port))
