@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 from uuid import uuid4
@@ -105,8 +106,8 @@ class _Recorder:
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
 
-    def offer(self, frame: dict[str, Any]) -> None:
-        self.frames.append(frame)
+    def offer_text(self, text: str) -> None:
+        self.frames.append(json.loads(text))
 
 
 class _CountingBus(RedisBus):

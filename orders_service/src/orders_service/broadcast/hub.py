@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from orders_service.broadcast.messages import OrderBroadcast
 from shared.auth.tokens import TokenClaims
@@ -12,8 +12,8 @@ class Subscriber(Protocol):
     @property
     def user(self) -> TokenClaims | None: ...
 
-    def offer(self, frame: dict[str, Any]) -> None:
-        """Queue a frame without waiting."""
+    def offer_text(self, text: str) -> None:
+        """Queue an encoded frame without waiting."""
 
 
 class Hub:
@@ -30,7 +30,7 @@ class Hub:
         return len(self._subscribers)
 
     def deliver(self, message: OrderBroadcast) -> None:
-        frame = message.frame()
+        text = message.encoded_frame()
         for subscriber in list(self._subscribers):
             if message.visible_to(subscriber.user):
-                subscriber.offer(frame)
+                subscriber.offer_text(text)

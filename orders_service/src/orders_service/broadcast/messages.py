@@ -6,6 +6,7 @@ its owner's sockets and to superusers.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 from uuid import UUID
 
@@ -47,3 +48,7 @@ class OrderBroadcast(BaseModel):
             "customer": self.customer,
             "status": self.status,
         }
+
+    def encoded_frame(self) -> str:
+        """The frame as sent: encoded once per broadcast, whatever the number of sockets."""
+        return json.dumps(self.frame(), separators=(",", ":"))

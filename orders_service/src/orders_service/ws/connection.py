@@ -37,10 +37,13 @@ class Connection:
         return self._user
 
     def offer(self, frame: dict[str, Any]) -> None:
+        self.offer_text(json.dumps(frame, separators=(",", ":")))
+
+    def offer_text(self, text: str) -> None:
         if self.closing.is_set():
             return
         try:
-            self._queue.put_nowait(json.dumps(frame, separators=(",", ":")))
+            self._queue.put_nowait(text)
         except asyncio.QueueFull:
             self.close(CloseCode.POLICY_VIOLATION, "send queue full: read faster")
 
