@@ -3,9 +3,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
 from shared.events.topics import dead_letter
@@ -147,3 +147,85 @@ async def test_the_fetch_wait_is_the_consumers() -> None:
         fetch_max_wait_ms=10,
     )
     assert consumer._consumer._fetch_max_wait_ms == 10
+
+
+class TestPoisonIsolation:
+    async def _consume(
+        self, bootstrap: str, values: list[bytes], fails: Callable[[bytes], bool]
+    ) -> tuple[list[bytes], str]:
+        topic = f"poison-{uuid.uuid4().hex[:8]}"
+        await ensure_topics(bootstrap, [topic, dead_letter(topic)], partitions=1)
+        producer = ResilientProducer(bootstrap)
+        producer.start()
+        await producer.wait_ready(20)
+        for value in values:
+            await producer.publish(topic, value)
+        stored: list[bytes] = []
+
+        async def handler(records: list[ConsumerRecord[bytes, bytes]]) -> Sequence[Rejected]:
+            for record in records:
+                if fails(record.value or b""):
+                    raise ValueError("the database refused the row")
+            stored.extend(r.value or b"" for r in records)
+            return []
+
+        consumer = BatchConsumer(
+            [topic],
+            bootstrap_servers=bootstrap,
+            group_id=f"g-{uuid.uuid4().hex}",
+            handler=handler,
+            producer=producer.producer,
+            retry_backoff=0.05,
+        )
+        await consumer.start()
+        try:
+            async with asyncio.timeout(60):
+                while consumer.handled < len(values):
+                    await asyncio.sleep(0.1)
+        finally:
+            await consumer.stop()
+            await producer.stop()
+        return stored, topic
+
+    async def test_a_record_the_handler_cannot_store_is_dead_lettered(
+        self, kafka_bootstrap: str
+    ) -> None:
+        values = [b"good-1", b"poison", b"good-2", b"good-3"]
+        stored, topic = await self._consume(kafka_bootstrap, values, lambda v: v == b"poison")
+        dead = await _read_all(kafka_bootstrap, dead_letter(topic), 1)
+        assert sorted(stored) == [b"good-1", b"good-2", b"good-3"]
+        assert [(r.value, dict(r.headers)["dlq_reason"]) for r in dead] == [
+            (b"poison", b"handler_failed")
+        ]
+
+    async def test_an_outage_of_the_handler_dead_letters_nothing(
+        self, kafka_bootstrap: str
+    ) -> None:
+        calls = 0
+
+        def down_for_a_while(_: bytes) -> bool:
+            nonlocal calls
+            calls += 1
+            return calls <= 30
+
+        values = [b"a", b"b", b"c"]
+        stored, topic = await self._consume(kafka_bootstrap, values, down_for_a_while)
+        assert calls > 30
+        assert sorted(set(stored)) == values
+        assert await _end_offset(kafka_bootstrap, dead_letter(topic)) == 0
+
+
+async def _end_offset(bootstrap: str, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            await consumer.topics()
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+            ]
+        ends = await consumer.end_offsets(partitions)
+        return sum(ends.values())
+    finally:
+        await consumer.stop()

@@ -104,8 +104,18 @@ class Rejected:
 BatchHandler = Callable[[list[ConsumerRecord[bytes, bytes]]], Awaitable[Sequence[Rejected]]]
 
 
+Batches = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+
+
 class BatchConsumer:
-    """getmany -> handler -> dead-letter the rejected -> commit; retries on handler errors."""
+    """getmany -> handler -> dead-letter the rejected -> commit; retries on handler errors.
+
+    A batch that keeps failing is retried one record at a time, so that a record the
+    handler cannot store (a poison pill it did not recognise) is dead-lettered instead of
+    stalling its partition for good. A record counts as poison only when it fails alone
+    and the record after it then succeeds: when two in a row fail, the fault is the
+    handler's (its database is down, say) and nothing is dead-lettered.
+    """
 
     def __init__(
         self,
@@ -120,6 +130,7 @@ class BatchConsumer:
         retry_backoff: float = 1.0,
         auto_offset_reset: str = "earliest",
         fetch_max_wait_ms: int = 500,
+        isolate_after: int = 3,
     ) -> None:
         self._consumer = AIOKafkaConsumer(
             *topics,
@@ -134,6 +145,8 @@ class BatchConsumer:
         self._producer = producer
         self._poll_timeout_ms = poll_timeout_ms
         self._retry_backoff = retry_backoff
+        self._isolate_after = isolate_after
+        self._failed_in_a_row = 0
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.handled = 0
@@ -175,12 +188,63 @@ class BatchConsumer:
                 await self._dead_letter(item)
         except Exception as exc:
             log.error("consumer.batch_failed", error=repr(exc), size=len(records))
-            await self._rewind(batches)
-            await asyncio.sleep(self._retry_backoff)
+            self._failed_in_a_row += 1
+            if self._failed_in_a_row >= self._isolate_after:
+                await self._isolate(batches)
+            else:
+                await self._rewind(batches)
+                await asyncio.sleep(self._retry_backoff)
             return
+        self._failed_in_a_row = 0
         await self._consumer.commit()
         self.handled += len(records)
         self._observe(batches)
+
+    async def _isolate(self, batches: Batches) -> None:
+        """Handle a failing batch record by record; commit and resume after what is done."""
+        resume: dict[TopicPartition, int] = {}
+        try:
+            for partition, records in batches.items():
+                resume[partition] = records[0].offset
+                suspect: ConsumerRecord[bytes, bytes] | None = None
+                for record in records:
+                    if not await self._handle_alone(record):
+                        if suspect is not None:
+                            break  # two in a row: not the records' fault
+                        suspect = record
+                        continue
+                    # The handler works again: a suspect that still fails is poison.
+                    if suspect is not None and not await self._handle_alone(suspect):
+                        await self._dead_letter(Rejected(suspect, "handler_failed"))
+                    if suspect is not None:
+                        self.handled += 1
+                        suspect = None
+                    resume[partition] = record.offset + 1
+                    self.handled += 1
+        finally:
+            unfinished = False
+            for partition, records in batches.items():
+                offset = resume.get(partition, records[0].offset)
+                if offset <= records[-1].offset:
+                    self._consumer.seek(partition, offset)
+                    unfinished = True
+            done = {p: o for p, o in resume.items() if o > batches[p][0].offset}
+            if done:
+                await self._consumer.commit(done)
+        if unfinished:
+            await asyncio.sleep(self._retry_backoff)
+        else:
+            self._failed_in_a_row = 0
+            self._observe(batches)
+
+    async def _handle_alone(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        try:
+            for item in await self._handler([record]):
+                await self._dead_letter(item)
+        except Exception as exc:
+            log.warning("consumer.record_failed", error=repr(exc), offset=record.offset)
+            return False
+        return True
 
     async def _dead_letter(self, item: Rejected) -> None:
         record = item.record
@@ -197,13 +261,11 @@ class BatchConsumer:
             dead_letter(record.topic), record.value or b"", key=record.key, headers=headers
         )
 
-    async def _rewind(
-        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
-    ) -> None:
+    async def _rewind(self, batches: Batches) -> None:
         for partition, records in batches.items():
             self._consumer.seek(partition, records[0].offset)
 
-    def _observe(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+    def _observe(self, batches: Batches) -> None:
         for partition, records in batches.items():
             KAFKA_CONSUMED.labels(partition.topic).inc(len(records))
             highwater = self._consumer.highwater(partition)
