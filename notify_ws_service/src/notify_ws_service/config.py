@@ -50,7 +50,6 @@ class Settings(ServiceSettings):
     frames_per_second: float = Field(default=5.0, gt=0)
     frame_burst: float = Field(default=20.0, ge=1)
     send_queue_size: int = Field(default=256, ge=1)
-    dedupe_window: int = Field(default=2048, ge=16)
     close_timeout: float = Field(default=2.0, gt=0)
     ws_ping_interval: float = Field(default=25.0, gt=0)
     ws_ping_timeout: float = Field(default=20.0, gt=0)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from datetime import timedelta
-from uuid import UUID
 
 import httpx
 from redis.asyncio import Redis
@@ -22,11 +20,11 @@ from notify_ws_service.config import Settings
 from notify_ws_service.database import ping
 from notify_ws_service.fanout.bus import Bus, LocalBus, RedisBus
 from notify_ws_service.fanout.presence import LocalPresence, Presence, RedisPresence
-from notify_ws_service.fanout.push import Push
 from notify_ws_service.fanout.subscriptions import Subscriptions
 from notify_ws_service.inbox import repository
 from notify_ws_service.ingest.consumer import DomainEventHandler, NotificationHandler
 from notify_ws_service.ingest.service import Ingestor
+from notify_ws_service.ws.inbox_reads import InboxReads
 from notify_ws_service.ws.registry import Registry
 from shared.app import ReadinessCheck
 from shared.db import create_engine, create_sessionmaker, session_scope, utcnow
@@ -39,14 +37,6 @@ log = get_logger(__name__)
 
 class ConsumerNotRunning(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class CatchUp:
-    missed: list[Push]
-    complete: bool
-    # The ``since`` notification's place in the inbox, when it is still there.
-    after: int | None = None
 
 
 class Gateway:
@@ -82,6 +72,7 @@ class Gateway:
             self.bus = LocalBus(self.registry)
             self.presence = LocalPresence(cap=settings.max_sockets_per_user)
         self.subscriptions = Subscriptions(self.bus)
+        self.inbox_reads = InboxReads(self.sessionmaker, limit=settings.catchup_limit)
         self.ingestor = Ingestor(
             self.sessionmaker, self.bus, redelivery_push_window=settings.redelivery_push_window
         )
@@ -209,22 +200,6 @@ class Gateway:
             except Exception as exc:
                 log.warning("inbox.prune_failed", error=repr(exc))
             await asyncio.sleep(self.settings.prune_interval)
-
-    async def catch_up(self, user_id: UUID, since: UUID) -> CatchUp:
-        """What the user missed after ``since``, oldest first, and whether that is all.
-
-        Not complete when ``since`` is no longer in the inbox (or never was), or when more
-        than ``catchup_limit`` were missed (reconnect with the last id for the rest).
-        """
-        limit = self.settings.catchup_limit
-        async with self.sessionmaker() as session:
-            anchor = await repository.get_for_user(session, user_id=user_id, message_id=since)
-            if anchor is None:
-                return CatchUp([], complete=False)
-            rows = await repository.after(
-                session, user_id=user_id, after_id=anchor.id, limit=limit + 1
-            )
-        return CatchUp([Push.of(r) for r in rows[:limit]], len(rows) <= limit, anchor.id)
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         checks: dict[str, ReadinessCheck] = {

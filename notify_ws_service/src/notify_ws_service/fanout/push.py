@@ -25,8 +25,8 @@ class Push:
     created_at: datetime
     title: str
     body: str
-    # The notification's place in the inbox (what ``?since=`` counts from); not sent.
-    seq: int | None = None
+    # The notification's place in its user's inbox (what sockets order by); not sent.
+    position: int
 
     @classmethod
     def of(cls, row: Notification) -> Push:
@@ -37,7 +37,7 @@ class Push:
             created_at=as_utc(row.created_at),
             title=row.title,
             body=row.body,
-            seq=row.id,
+            position=row.position,
         )
 
     @cached_property
@@ -65,7 +65,7 @@ class Push:
     def encode(self) -> bytes:
         """For the Redis channel."""
         return json.dumps(
-            {**self._envelope(), "user_id": str(self.user_id), "seq": self.seq}
+            {**self._envelope(), "user_id": str(self.user_id), "position": self.position}
         ).encode()
 
     @classmethod
@@ -78,7 +78,7 @@ class Push:
             created_at=datetime.fromisoformat(body["created_at"]),
             title=body["title"],
             body=body["body"],
-            seq=body.get("seq"),
+            position=int(body["position"]),
         )
 
 

@@ -2,52 +2,85 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_ws_service.ingest.records import NewNotification
-from notify_ws_service.models import Notification
+from notify_ws_service.models import InboxCursor, Notification
 from shared.db import utcnow
 
 
-async def insert_new(session: AsyncSession, items: Sequence[NewNotification]) -> set[UUID]:
-    """Insert what is not stored yet (idempotent by message_id); returns the inserted ids."""
-    if not items:
-        return set()
+def _insert(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    now = utcnow()
-    statement = (
-        insert(Notification)
-        .values(
-            [
-                {
-                    "message_id": item.message_id,
-                    "user_id": item.user_id,
-                    "type": item.type,
-                    "title": item.title,
-                    "body": item.body,
-                    "created_at": now,
-                }
-                for item in items
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(Notification.message_id)
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def lock_cursors(session: AsyncSession, user_ids: Iterable[UUID]) -> dict[UUID, int]:
+    """Lock the users' inbox cursors until the commit (creating them at 0) and return
+    their last positions. Locked in one order, so two batches cannot deadlock."""
+    users = sorted(set(user_ids))
+    if not users:
+        return {}
+    statement = _insert(session)(InboxCursor).values(
+        [{"user_id": user_id, "last_position": 0} for user_id in users]
     )
-    return set((await session.execute(statement)).scalars())
+    # Updating a row to itself is what takes its lock (and sees its latest commit).
+    statement = statement.on_conflict_do_update(
+        index_elements=["user_id"], set_={"last_position": InboxCursor.last_position}
+    ).returning(InboxCursor.user_id, InboxCursor.last_position)
+    result = await session.execute(statement)
+    return {row.user_id: row.last_position for row in result}
+
+
+async def set_cursors(session: AsyncSession, last_positions: dict[UUID, int]) -> None:
+    """Move locked cursors to the last positions just stored."""
+    if not last_positions:
+        return
+    statement = _insert(session)(InboxCursor).values(
+        [{"user_id": user_id, "last_position": last} for user_id, last in last_positions.items()]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["user_id"], set_={"last_position": statement.excluded.last_position}
+    )
+    await session.execute(statement)
+
+
+async def insert_at(
+    session: AsyncSession, items: Sequence[tuple[NewNotification, int]]
+) -> list[Notification]:
+    """Insert notifications at the given positions of their users' inboxes."""
+    if not items:
+        return []
+    now = utcnow()
+    rows = await session.scalars(
+        insert(Notification).returning(Notification, sort_by_parameter_order=True),
+        [
+            {
+                "message_id": item.message_id,
+                "user_id": item.user_id,
+                "position": position,
+                "type": item.type,
+                "title": item.title,
+                "body": item.body,
+                "created_at": now,
+            }
+            for item, position in items
+        ],
+    )
+    return list(rows)
 
 
 async def by_message_ids(session: AsyncSession, message_ids: Sequence[UUID]) -> list[Notification]:
     rows = await session.scalars(
         select(Notification)
         .where(Notification.message_id.in_(message_ids))
-        .order_by(Notification.id)
+        .order_by(Notification.user_id, Notification.position)
     )
     return list(rows)
 
@@ -70,16 +103,25 @@ async def get(session: AsyncSession, message_id: UUID) -> Notification | None:
     return row
 
 
-async def after(
-    session: AsyncSession, *, user_id: UUID, after_id: int, limit: int
+async def between(
+    session: AsyncSession, *, user_id: UUID, after: int, before: int | None = None, limit: int
 ) -> list[Notification]:
-    rows = await session.scalars(
-        select(Notification)
-        .where(Notification.user_id == user_id, Notification.id > after_id)
-        .order_by(Notification.id)
-        .limit(limit)
+    """The user's notifications after position ``after`` (and before ``before``), in order."""
+    query = select(Notification).where(
+        Notification.user_id == user_id, Notification.position > after
     )
+    if before is not None:
+        query = query.where(Notification.position < before)
+    rows = await session.scalars(query.order_by(Notification.position).limit(limit))
     return list(rows)
+
+
+async def last_position(session: AsyncSession, user_id: UUID) -> int:
+    """The last position given out in the user's inbox (0 before the first)."""
+    last = await session.scalar(
+        select(InboxCursor.last_position).where(InboxCursor.user_id == user_id)
+    )
+    return int(last or 0)
 
 
 async def page(

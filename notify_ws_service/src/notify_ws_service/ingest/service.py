@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notify_ws_service.fanout.bus import Bus
 from notify_ws_service.fanout.push import Push
-from notify_ws_service.inbox import repository
+from notify_ws_service.inbox import repository, service
 from notify_ws_service.ingest.records import NewNotification
 from notify_ws_service.metrics import DEDUPLICATED, STORED
 from shared.db import session_scope, utcnow
@@ -40,16 +40,17 @@ class Ingestor:
         if not unique:
             return
         async with session_scope(self._sessionmaker) as session:
-            inserted = await repository.insert_new(session, unique)
-            rows = await repository.by_message_ids(session, [i.message_id for i in unique])
-        STORED.inc(len(inserted))
+            stored = await service.store(session, unique)
+        STORED.inc(len(stored.new))
         now = utcnow()
-        pushes = []
-        for row in rows:
-            if row.message_id in inserted or repository.stored_since(row, self._window, now):
+        pushes = [Push.of(row) for row in stored.new]
+        for row in stored.earlier:
+            if repository.stored_since(row, self._window, now):
                 pushes.append(Push.of(row))
             else:
                 DEDUPLICATED.labels("inbox").inc()
-        if len(inserted) < len(unique):
-            log.info("ingest.already_stored", count=len(unique) - len(inserted))
+        if stored.earlier:
+            log.info("ingest.already_stored", count=len(stored.earlier))
+        # Each user's in inbox order: a socket then rarely has a gap to fill.
+        pushes.sort(key=lambda push: push.position or 0)
         await self._bus.publish(pushes)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from starlette.websockets import WebSocket
 
 from notify_ws_service.fanout.push import Push, recovered_frame
-from notify_ws_service.metrics import DEDUPLICATED, DELIVERED, DROPPED
+from notify_ws_service.metrics import DELIVERED, DROPPED
+from notify_ws_service.ws.ordering import Fill, InOrder
 from shared.ws.close_codes import CloseCode
 
 
@@ -33,61 +34,48 @@ class Connection:
         user_id: UUID,
         version: int,
         queue_size: int,
-        dedupe_window: int,
+        fill: Fill,
+        fill_limit: int,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.websocket = websocket
         self.user_id = user_id
         self.version = version
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
-        self._seen: OrderedDict[UUID, None] = OrderedDict()
-        self._dedupe_window = dedupe_window
-        # Live pushes that arrive while ``?since=`` catch-up runs wait here, so the
-        # client sees the inbox order first.
-        self._held: list[Push] | None = None
-        # After ``?since=``: the anchor's place in the inbox. The client has everything up
-        # to it, so a push at or before it (a redelivered record pushed again) is dropped.
-        self._resumed_after: int | None = None
+        # Pushes wait in here until :meth:`start`, so ``?since=`` catch-up goes first.
+        self._order = InOrder(
+            send=self._send,
+            fill=fill,
+            fill_limit=fill_limit,
+            failed=lambda: self.close(
+                CloseCode.TRY_AGAIN_LATER, "catch-up failed, try again later"
+            ),
+            overflowed=lambda: self.close(
+                CloseCode.POLICY_VIOLATION, "send queue full", dropped="slow"
+            ),
+            max_ahead=queue_size,
+        )
         self.close_request: CloseRequest | None = None
         self.closing = asyncio.Event()
 
     def offer(self, push: Push) -> None:
-        """Enqueue a push unless this socket already had it; never blocks."""
-        if self.closing.is_set():
-            return
-        if self._held is not None:
-            if len(self._held) >= self._queue.maxsize:
-                self.close(CloseCode.POLICY_VIOLATION, "send queue full", dropped="slow")
-                return
-            self._held.append(push)
-            return
-        if push.message_id in self._seen:
-            DEDUPLICATED.labels("connection").inc()
-            return
-        if _at_or_before(push.seq, self._resumed_after):
-            DEDUPLICATED.labels("resumed").inc()
-            return
-        self._remember(push.message_id)
-        self._enqueue(push.frame(self.version))
+        """Take a push of this socket's user; never blocks. Sent in inbox order, once."""
+        if not self.closing.is_set():
+            self._order.offer(push)
 
-    def begin_recovery(self) -> None:
-        self._held = []
-
-    def end_recovery(self, replay: list[Push], *, complete: bool, after: int | None = None) -> None:
-        """Queue the missed notifications, the recovered marker, then what was held;
-        ``after`` is the place of the ``since`` anchor in the inbox, when it was found."""
-        held, self._held = self._held or [], None
-        self._resumed_after = after
+    def start(
+        self, *, last: int | None, replay: Sequence[Push] = (), recovered: bool | None = None
+    ) -> None:
+        """Send the ``?since=`` replay and its ``recovered`` frame, if any, then every
+        push after position ``last`` (None: after the first push to arrive)."""
         for push in replay:
-            self.offer(push)
-        self._enqueue(recovered_frame(complete=complete))
-        for push in held:
-            self.offer(push)
+            self._send(push)
+        if recovered is not None:
+            self._enqueue(recovered_frame(complete=recovered))
+        self._order.start(last)
 
-    def _remember(self, message_id: UUID) -> None:
-        self._seen[message_id] = None
-        if len(self._seen) > self._dedupe_window:
-            self._seen.popitem(last=False)
+    def _send(self, push: Push) -> None:
+        self._enqueue(push.frame(self.version))
 
     def _enqueue(self, frame: str) -> None:
         if self.closing.is_set():
@@ -108,6 +96,7 @@ class Connection:
             DROPPED.labels(dropped).inc()
         self.close_request = CloseRequest(code, reason)
         self.closing.set()
+        self._order.stop()
         # Free the frames at once: a dropped client's backlog is never sent.
         while not self._queue.empty():
             self._queue.get_nowait()
@@ -121,7 +110,3 @@ class Connection:
     @property
     def queued(self) -> int:
         return self._queue.qsize()
-
-
-def _at_or_before(seq: int | None, anchor: int | None) -> bool:
-    return seq is not None and anchor is not None and seq <= anchor

@@ -2,7 +2,9 @@
 
 Handshake: Origin check and the instance's connection limit (HTTP 403 / 503), then the
 token against auth_service (close 4401, or 1013 when auth_service cannot be asked), then
-the user's socket cap (close 4429). Only then is anything sent. While open: a writer
+the user's socket cap (close 4429), then the subscription to the user's channel and the
+read of where the client is in its inbox (``?since=`` catch-up). Only then is the socket
+accepted and anything sent. While open: a writer
 drains the socket's queue, a reader handles the client's frames, a watcher closes the
 socket at its token's expiry (after a grace) and re-checks revocation periodically.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -109,7 +112,8 @@ async def _handshake(gateway: Gateway, websocket: WebSocket) -> None:
         user_id=identity.user_id,
         version=int(version_text),
         queue_size=gateway.settings.send_queue_size,
-        dedupe_window=gateway.settings.dedupe_window,
+        fill=functools.partial(gateway.inbox_reads.between, identity.user_id),
+        fill_limit=gateway.inbox_reads.limit,
     )
     try:
         admitted = await gateway.presence.acquire(identity.user_id, connection.id)
@@ -123,7 +127,6 @@ async def _handshake(gateway: Gateway, websocket: WebSocket) -> None:
         )
         return
     try:
-        await websocket.accept()
         await _serve(gateway, connection, TokenState(token, identity), since)
     finally:
         with contextlib.suppress(Exception):
@@ -136,45 +139,61 @@ async def _serve(
     user_id = connection.user_id
     gateway.registry.add(connection)
     tasks: list[asyncio.Task[Any]] = []
+    subscribed = False
     try:
-        if since is not None:
-            connection.begin_recovery()
         try:
             await gateway.subscriptions.acquire(user_id)
+            subscribed = True
         except Exception as exc:
             # Redis is unreachable: this socket would miss what other instances consume.
             log.warning("ws.subscribe_failed", user_id=str(user_id), error=repr(exc))
             connection.close(CloseCode.TRY_AGAIN_LATER, "try again later")
-            await _close(gateway, connection)
-            return
         try:
-            if since is not None:
-                try:
-                    caught_up = await gateway.catch_up(user_id, since)
-                except Exception as exc:
-                    log.warning("ws.catch_up_failed", user_id=str(user_id), error=repr(exc))
-                    connection.close(CloseCode.TRY_AGAIN_LATER, "catch-up failed, try again later")
-                    connection.end_recovery([], complete=False)
-                else:
-                    connection.end_recovery(
-                        caught_up.missed, complete=caught_up.complete, after=caught_up.after
-                    )
-            log.info("ws.connected", user_id=str(user_id), connection=connection.id)
-            tasks = [
-                asyncio.create_task(connection.write_forever()),
-                asyncio.create_task(_read(gateway, connection, state)),
-                asyncio.create_task(_watch(gateway, connection, state)),
-                asyncio.create_task(connection.closing.wait()),
-            ]
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if subscribed:
+                await _start(gateway, connection, since)
+            # Open only now: a client that sees the socket open gets everything stored
+            # from then on.
+            await connection.websocket.accept()
+            if not connection.closing.is_set():
+                log.info("ws.connected", user_id=str(user_id), connection=connection.id)
+                tasks = [
+                    asyncio.create_task(connection.write_forever()),
+                    asyncio.create_task(_read(gateway, connection, state)),
+                    asyncio.create_task(_watch(gateway, connection, state)),
+                    asyncio.create_task(connection.closing.wait()),
+                ]
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await gateway.subscriptions.release(user_id)
+            if subscribed:
+                await gateway.subscriptions.release(user_id)
     finally:
         gateway.registry.remove(connection)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     await _close(gateway, connection)
+
+
+async def _start(gateway: Gateway, connection: Connection, since: UUID | None) -> None:
+    """Find where the client is in its inbox. Subscribed already: pushes published from
+    now on wait in the connection until it knows which of them to send."""
+    user_id = connection.user_id
+    if since is None:
+        try:
+            last = await gateway.inbox_reads.last_position(user_id)
+        except Exception as exc:
+            # Without the inbox the first push to arrive is where the socket starts.
+            log.warning("ws.start_unknown", user_id=str(user_id), error=repr(exc))
+            last = None
+        connection.start(last=last)
+        return
+    try:
+        caught_up = await gateway.inbox_reads.catch_up(user_id, since)
+    except Exception as exc:
+        log.warning("ws.catch_up_failed", user_id=str(user_id), error=repr(exc))
+        connection.close(CloseCode.TRY_AGAIN_LATER, "catch-up failed, try again later")
+        return
+    connection.start(last=caught_up.last, replay=caught_up.missed, recovered=caught_up.complete)
 
 
 async def _close(gateway: Gateway, connection: Connection) -> None:
