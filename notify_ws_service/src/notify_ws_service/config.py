@@ -34,6 +34,11 @@ class Settings(ServiceSettings):
 
     # Redis: pub/sub channels and the per-user socket registry live under this prefix.
     redis_prefix: str = "notify:"
+    # The pool is bounded, and a command waits up to ``redis_pool_timeout`` seconds for a
+    # connection (a reconnect storm queues instead of failing handshakes). One connection
+    # is held by pub/sub for good.
+    redis_max_connections: int = Field(default=50, ge=2)
+    redis_pool_timeout: float = Field(default=10.0, gt=0)
 
     # Token checks against auth_service /verify.
     auth_timeout: float = Field(default=3.0, gt=0)

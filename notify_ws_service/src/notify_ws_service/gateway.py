@@ -12,7 +12,7 @@ import contextlib
 from datetime import timedelta
 
 import httpx
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notify_ws_service.auth.verifier import AuthVerifier
@@ -60,7 +60,14 @@ class Gateway:
         self.bus: Bus
         self.presence: Presence
         if settings.redis_url:
-            self.redis = Redis.from_url(settings.redis_url)
+            # Bounded: a reconnect storm waits for a connection instead of failing.
+            self.redis = Redis(
+                connection_pool=BlockingConnectionPool.from_url(
+                    settings.redis_url,
+                    max_connections=settings.redis_max_connections,
+                    timeout=settings.redis_pool_timeout,
+                )
+            )
             self.bus = RedisBus(self.redis, self.registry, prefix=settings.redis_prefix)
             self.presence = RedisPresence(
                 self.redis,
