@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -49,3 +50,17 @@ class Order(Base):
 
 class OutboxEvent(OutboxMixin, Base):
     __tablename__ = "outbox"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """An order as a statement read or wrote it: a plain value, since building an ORM
+    instance per row cost more CPU than the statement that returned it."""
+
+    id: int
+    customer: str
+    status: OrderStatus
+    owner_id: UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -51,8 +51,7 @@ class Runtime:
         else:
             self.bus = Bus(self.hub)
         self.operations = OrderOperations(
-            self.sessionmaker,
-            engine=self.engine,
+            self.engine,
             bus=self.bus,
             topic=settings.events_topic,
             on_commit=self.relay.wake,

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from orders_service.models import Order
+from orders_service.models import OrderRecord
 from shared.auth.tokens import TokenClaims
 
 BroadcastType = Literal["order_created", "order_status_changed"]
@@ -26,7 +26,7 @@ class OrderBroadcast(BaseModel):
     owner_id: UUID | None = None
 
     @classmethod
-    def of(cls, type: BroadcastType, order: Order) -> OrderBroadcast:
+    def of(cls, type: BroadcastType, order: OrderRecord) -> OrderBroadcast:
         return cls(
             type=type,
             order_id=order.id,

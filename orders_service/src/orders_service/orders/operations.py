@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orders_service.broadcast.bus import Bus
 from orders_service.broadcast.messages import OrderBroadcast
-from orders_service.models import Order, OrderStatus
+from orders_service.models import OrderRecord, OrderStatus
 from orders_service.orders import service
 from orders_service.orders.service import Actor
 from shared.logging import get_logger
@@ -24,25 +24,22 @@ log = get_logger(__name__)
 class OrderOperations:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
         engine: AsyncEngine,
+        *,
         bus: Bus,
         topic: str,
         on_commit: Callable[[], None],
     ) -> None:
-        self._sessionmaker = sessionmaker
-        self._engine = engine
         # On PostgreSQL a change is one statement: its own transaction, no BEGIN/COMMIT.
         self._autocommit = engine.dialect.name == "postgresql"
-        self._statements = (
+        self._engine = (
             engine.execution_options(isolation_level="AUTOCOMMIT") if self._autocommit else engine
         )
         self._bus = bus
         self._topic = topic
         self._on_commit = on_commit
 
-    async def create(self, *, customer: str, actor: Actor) -> Order:
+    async def create(self, *, customer: str, actor: Actor) -> OrderRecord:
         async with self._change() as connection:
             order = await service.create_order(
                 connection, customer=customer, actor=actor, topic=self._topic
@@ -51,7 +48,9 @@ class OrderOperations:
         self._committed(OrderBroadcast.of("order_created", order))
         return order
 
-    async def change_status(self, *, order_id: int, status: OrderStatus, actor: Actor) -> Order:
+    async def change_status(
+        self, *, order_id: int, status: OrderStatus, actor: Actor
+    ) -> OrderRecord:
         async with self._change() as connection:
             order, previous = await service.change_status(
                 connection, order_id=order_id, target=status, actor=actor, topic=self._topic
@@ -60,16 +59,16 @@ class OrderOperations:
         self._committed(OrderBroadcast.of("order_status_changed", order))
         return order
 
-    async def get(self, *, order_id: int, actor: Actor) -> Order:
-        async with self._statements.connect() as connection:
+    async def get(self, *, order_id: int, actor: Actor) -> OrderRecord:
+        async with self._engine.connect() as connection:
             return await service.get_order(connection, order_id=order_id, actor=actor)
 
     async def page(
         self, *, actor: Actor, status: OrderStatus | None, limit: int, offset: int
-    ) -> tuple[list[Order], int]:
-        async with self._sessionmaker() as session:
+    ) -> tuple[list[OrderRecord], int]:
+        async with self._engine.connect() as connection:
             return await service.list_orders(
-                session, actor=actor, status=status, limit=limit, offset=offset
+                connection, actor=actor, status=status, limit=limit, offset=offset
             )
 
     @asynccontextmanager
@@ -77,7 +76,7 @@ class OrderOperations:
         """Where a change runs: PostgreSQL commits each statement; SQLite gets a
         transaction around the change's statements."""
         if self._autocommit:
-            async with self._statements.connect() as connection:
+            async with self._engine.connect() as connection:
                 yield connection
         else:
             async with self._engine.begin() as connection:

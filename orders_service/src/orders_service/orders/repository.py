@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 from uuid import UUID
 
@@ -19,9 +19,10 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import KeyedColumnElement
 
-from orders_service.models import Order, OrderStatus, OutboxEvent
+from orders_service.models import Order, OrderRecord, OrderStatus, OutboxEvent
 from shared.db import utcnow
 
 
@@ -39,12 +40,12 @@ class Visibility:
             return Order.owner_id.is_(None)
         return or_(Order.owner_id.is_(None), Order.owner_id == self.user_id)
 
-    def allows(self, order: Order) -> bool:
+    def allows(self, order: OrderRecord) -> bool:
         return self.everything or order.owner_id is None or order.owner_id == self.user_id
 
 
-# Every column of an order, in the order the statements below return them.
-_COLUMNS = ("id", "customer", "status", "owner_id", "version", "created_at", "updated_at")
+# Every column of an order, in the order the statements below return them (the record's).
+_COLUMNS = tuple(field.name for field in fields(OrderRecord))
 _SELECT = ", ".join(_COLUMNS)
 _INSERT_EVENT = (
     "INSERT INTO outbox (event_id, topic, key, payload, correlation_id, created_at)"
@@ -52,10 +53,14 @@ _INSERT_EVENT = (
 )
 
 
+def _table_columns() -> list[KeyedColumnElement[Any]]:
+    """The orders table's columns in OrderRecord's order."""
+    return [Order.__table__.c[name] for name in _COLUMNS]
+
+
 def _returning_order(sql: str) -> TextualSelect:
     """``sql`` as a statement whose rows are typed like the orders table's."""
-    table = Order.__table__
-    return text(sql).columns(*(table.c[name] for name in _COLUMNS))
+    return text(sql).columns(*_table_columns())
 
 
 # PostgreSQL: the order and its outbox row in one statement, which is its own transaction
@@ -90,7 +95,7 @@ _CHANGE_WITH_EVENT = _returning_order(
 _READ = _returning_order(f"SELECT {_SELECT} FROM orders WHERE id = :order_id")
 
 # The outbox row (its column values) of a change, from the order as the change leaves it.
-EventFor = Callable[[Order], dict[str, Any]]
+EventFor = Callable[[OrderRecord], dict[str, Any]]
 
 
 def _one_statement(connection: AsyncConnection) -> bool:
@@ -99,20 +104,27 @@ def _one_statement(connection: AsyncConnection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
-def _order(row: Row[Any]) -> Order:
-    return Order(**row._mapping)
+def _record(row: Row[Any]) -> OrderRecord:
+    values: tuple[Any, ...] = tuple(row)  # the columns of _COLUMNS
+    return OrderRecord(*values)
 
 
-async def read(connection: AsyncConnection, order_id: int) -> Order | None:
+async def read(connection: AsyncConnection, order_id: int) -> OrderRecord | None:
     row = (await connection.execute(_READ, {"order_id": order_id})).one_or_none()
-    return None if row is None else _order(row)
+    return None if row is None else _record(row)
 
 
 async def create_with_event(
     connection: AsyncConnection, *, customer: str, owner_id: UUID | None, event: EventFor
-) -> Order:
+) -> OrderRecord:
     now = utcnow()
-    order = Order(
+    if _one_statement(connection):
+        # The database gives the id: the statement writes it into the event (0 here).
+        pending = OrderRecord(0, customer, OrderStatus.CREATED, owner_id, 1, now, now)
+        params = {"customer": customer, "status": OrderStatus.CREATED.value, "owner_id": owner_id}
+        row = await connection.execute(_CREATE_WITH_EVENT, {**params, **event(pending), "now": now})
+        return _record(row.one())
+    statement = insert(Order).values(
         customer=customer,
         status=OrderStatus.CREATED,
         owner_id=owner_id,
@@ -120,58 +132,52 @@ async def create_with_event(
         created_at=now,
         updated_at=now,
     )
-    if _one_statement(connection):
-        params = {"customer": customer, "status": order.status.value, "owner_id": owner_id}
-        row = await connection.execute(_CREATE_WITH_EVENT, {**params, **event(order), "now": now})
-        return _order(row.one())
-    statement = insert(Order).values(
-        {column: getattr(order, column) for column in _COLUMNS if column != "id"}
-    )
-    row = await connection.execute(statement.returning(*Order.__table__.c))
-    created = _order(row.one())
+    row = await connection.execute(statement.returning(*_table_columns()))
+    created = _record(row.one())
     await connection.execute(insert(OutboxEvent).values(event(created)))
     return created
 
 
 async def change_with_event(
-    connection: AsyncConnection, *, order: Order, target: OrderStatus, event: EventFor
-) -> Order | None:
+    connection: AsyncConnection, *, order: OrderRecord, target: OrderStatus, event: EventFor
+) -> OrderRecord | None:
     """Move ``order`` from the status it was read with to ``target`` and record the
     event; None (and no event) if another change got there first."""
     now = utcnow()
     if _one_statement(connection):
-        after = Order(id=order.id, customer=order.customer, status=target, owner_id=order.owner_id)
+        # The event carries the order as the change leaves it.
+        after = replace(order, status=target, version=order.version + 1, updated_at=now)
         params = {"order_id": order.id, "expected": order.status.value, "target": target.value}
         row = await connection.execute(_CHANGE_WITH_EVENT, {**params, **event(after), "now": now})
         changed = row.one_or_none()
-        return None if changed is None else _order(changed)
+        return None if changed is None else _record(changed)
     statement = (
         update(Order)
         .where(Order.id == order.id, Order.status == order.status)
         .values(status=target, version=Order.version + 1, updated_at=now)
-        .returning(*Order.__table__.c)
+        .returning(*_table_columns())
     )
     changed = (await connection.execute(statement)).one_or_none()
     if changed is None:
         return None
-    after = _order(changed)
+    after = _record(changed)
     await connection.execute(insert(OutboxEvent).values(event(after)))
     return after
 
 
 async def page(
-    session: AsyncSession,
+    connection: AsyncConnection,
     *,
     visibility: Visibility,
     status: OrderStatus | None,
     limit: int,
     offset: int,
-) -> tuple[list[Order], int]:
+) -> tuple[list[OrderRecord], int]:
     conditions = [visibility.condition()]
     if status is not None:
         conditions.append(Order.status == status)
-    total = await session.scalar(select(func.count()).select_from(Order).where(*conditions))
-    rows = await session.scalars(
-        select(Order).where(*conditions).order_by(Order.id).limit(limit).offset(offset)
+    total = await connection.scalar(select(func.count()).select_from(Order).where(*conditions))
+    rows = await connection.execute(
+        select(*_table_columns()).where(*conditions).order_by(Order.id).limit(limit).offset(offset)
     )
-    return list(rows.all()), int(total or 0)
+    return [_record(row) for row in rows], int(total or 0)

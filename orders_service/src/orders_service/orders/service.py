@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orders_service.errors import InvalidTransition, OrderNotFound
-from orders_service.models import Order, OrderStatus
+from orders_service.models import OrderRecord, OrderStatus
 from orders_service.orders import repository
 from orders_service.orders.repository import Visibility
 from orders_service.orders.transitions import can_change
@@ -38,7 +38,7 @@ def _actor_id(actor: Actor) -> UUID | None:
     return None if actor is None else actor.user_id
 
 
-def event_data(order: Order, *, previous: OrderStatus | None) -> dict[str, Any]:
+def event_data(order: OrderRecord, *, previous: OrderStatus | None) -> dict[str, Any]:
     return {
         "order_id": order.id,
         "customer": order.customer,
@@ -51,7 +51,7 @@ def event_data(order: Order, *, previous: OrderStatus | None) -> dict[str, Any]:
 def _event(
     type: str, *, topic: str, actor: Actor, previous: OrderStatus | None
 ) -> repository.EventFor:
-    def event_for(order: Order) -> dict[str, Any]:
+    def event_for(order: OrderRecord) -> dict[str, Any]:
         envelope = EventEnvelope(
             type=type, actor_id=_actor_id(actor), data=event_data(order, previous=previous)
         )
@@ -63,7 +63,7 @@ def _event(
 
 async def create_order(
     connection: AsyncConnection, *, customer: str, actor: Actor, topic: str
-) -> Order:
+) -> OrderRecord:
     return await repository.create_with_event(
         connection,
         customer=customer,
@@ -72,7 +72,7 @@ async def create_order(
     )
 
 
-async def get_order(connection: AsyncConnection, *, order_id: int, actor: Actor) -> Order:
+async def get_order(connection: AsyncConnection, *, order_id: int, actor: Actor) -> OrderRecord:
     order = await repository.read(connection, order_id)
     if order is None or not visibility(actor).allows(order):
         raise OrderNotFound()
@@ -80,21 +80,21 @@ async def get_order(connection: AsyncConnection, *, order_id: int, actor: Actor)
 
 
 async def list_orders(
-    session: AsyncSession,
+    connection: AsyncConnection,
     *,
     actor: Actor,
     status: OrderStatus | None,
     limit: int,
     offset: int,
-) -> tuple[list[Order], int]:
+) -> tuple[list[OrderRecord], int]:
     return await repository.page(
-        session, visibility=visibility(actor), status=status, limit=limit, offset=offset
+        connection, visibility=visibility(actor), status=status, limit=limit, offset=offset
     )
 
 
 async def change_status(
     connection: AsyncConnection, *, order_id: int, target: OrderStatus, actor: Actor, topic: str
-) -> tuple[Order, OrderStatus]:
+) -> tuple[OrderRecord, OrderStatus]:
     """Apply one transition; returns the order and its previous status.
 
     The write is conditional on the status that was checked, so of many concurrent

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from orders_service.models import Order, OrderStatus
+from orders_service.models import OrderRecord, OrderStatus
 from orders_service.orders.schemas import (
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
@@ -80,7 +80,7 @@ def decode(raw: str | bytes) -> dict[str, Any]:
     return message
 
 
-def order_frame(order: Order) -> Frame:
+def order_frame(order: OrderRecord) -> Frame:
     return {"id": order.id, "customer": order.customer, "status": order.status.value}
 
 
