@@ -230,7 +230,7 @@ class GatewayBench:
         await self._produce(
             [(phase, Stream(self._users.bulk, layout.bulk_sockets, None, layout.burst_records))]
         )
-        await self._await_frames(phase, expected, started + 60, stall=2.0)
+        await self._await_frames(phase, expected, started + 60, stall=5.0)
         cpu = self._cpu() - cpu
         client_cpu = sum(sum(p.cpu_times()[:2]) for p in clients) - client_cpu
         wall = time.monotonic() - started
