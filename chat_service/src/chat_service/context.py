@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat_service.models import OutboxEvent
 from chat_service.realtime.frames import Delivery, event_frame
 from shared.auth.tokens import TokenClaims
-from shared.events.outbox import record_event
+from shared.events.envelope import EventEnvelope
+from shared.events.outbox import outbox_values
 from shared.events.topics import CHAT_EVENTS
 
 
@@ -36,6 +37,14 @@ class Actor:
         )
 
 
+def chat_event(
+    event_type: str, *, chat_id: UUID, actor_id: UUID, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The outbox row of ``chat.<event_type>`` on chat.events, keyed by the chat."""
+    envelope = EventEnvelope(type=f"chat.{event_type}", actor_id=actor_id, data=data)
+    return outbox_values(envelope, topic=CHAT_EVENTS, key=chat_id)
+
+
 @dataclass
 class Work:
     session: AsyncSession
@@ -45,15 +54,8 @@ class Work:
 
     def record(self, event_type: str, *, chat_id: UUID, data: dict[str, Any]) -> None:
         """Stage ``chat.<event_type>`` on chat.events, keyed by the chat, in this transaction."""
-        record_event(
-            self.session,
-            OutboxEvent,
-            topic=CHAT_EVENTS,
-            key=chat_id,
-            type=f"chat.{event_type}",
-            data=data,
-            actor_id=self.actor.user_id,
-        )
+        row = chat_event(event_type, chat_id=chat_id, actor_id=self.actor.user_id, data=data)
+        self.session.add(OutboxEvent(**row))
         self.events_recorded += 1
 
     def push(

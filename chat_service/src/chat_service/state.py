@@ -15,7 +15,8 @@ from chat_service.config import Settings
 from chat_service.context import Actor, Work
 from chat_service.group_commit import GroupCommit
 from chat_service.messages.schemas import SendResult
-from chat_service.messages.service import Send, store_messages
+from chat_service.messages.sending import Send, store_messages
+from chat_service.realtime.frames import Delivery
 from chat_service.realtime.hub import Hub
 from shared.auth.tokens import TokenClaims
 from shared.db import session_scope
@@ -50,17 +51,17 @@ class ChatState:
         async with session_scope(self.sessionmaker) as session:
             work = Work(session=session, actor=actor)
             yield work
-        await self._committed([work])
+        await self._committed(work.deliveries, work.events_recorded)
 
     async def _store_sends(
         self, sends: Sequence[Send], alone: bool
     ) -> list[SendResult | Exception]:
         async with session_scope(self.sessionmaker) as session:
-            outcomes, works = await store_messages(session, sends, look_up_all=alone)
-        await self._committed(works)
-        return outcomes
+            stored = await store_messages(session, sends, look_up_all=alone)
+        await self._committed(stored.deliveries, stored.events)
+        return stored.outcomes
 
-    async def _committed(self, works: Sequence[Work]) -> None:
-        if self.relay is not None and any(w.events_recorded for w in works):
+    async def _committed(self, deliveries: Sequence[Delivery], events: int) -> None:
+        if self.relay is not None and events:
             self.relay.wake()
-        await self.hub.deliver([d for w in works for d in w.deliveries])
+        await self.hub.deliver(deliveries)

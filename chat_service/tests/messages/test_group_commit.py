@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from chat_service.context import Actor
 from chat_service.errors import ChatNotFound
 from chat_service.messages.schemas import SendResult
-from chat_service.messages.service import Send
+from chat_service.messages.sending import Send
 from chat_service.state import ChatState
 from tests.helpers import Api, Person, count_queries
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import Row, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_service.models import Chat, Member, Message
@@ -23,11 +24,29 @@ async def get_chat(session: AsyncSession, chat_id: UUID, *, lock: bool = False) 
     return chat
 
 
-async def lock_chats(session: AsyncSession, chat_ids: Sequence[UUID]) -> dict[UUID, Chat]:
-    """Locks several chats' rows, always in id order, so that two transactions locking
-    overlapping sets cannot deadlock."""
-    query = select(Chat).where(Chat.id.in_(chat_ids)).order_by(Chat.id).with_for_update()
-    return {chat.id: chat for chat in (await session.scalars(query)).all()}
+async def lock_chats(
+    session: AsyncSession, chat_ids: Sequence[UUID]
+) -> Sequence[Row[UUID, str, int]]:
+    """Locks several chats' rows (id, name, last_seq), always in id order, so that two
+    transactions locking overlapping sets cannot deadlock."""
+    query = (
+        select(Chat.id, Chat.name, Chat.last_seq)
+        .where(Chat.id.in_(chat_ids))
+        .order_by(Chat.id)
+        .with_for_update()
+    )
+    return (await session.execute(query)).all()
+
+
+async def advance_chats(session: AsyncSession, chats: dict[UUID, tuple[int, datetime]]) -> None:
+    """Sets each chat's newest seq and last activity (``{chat_id: (last_seq, at)}``)."""
+    if not chats:
+        return
+    # Bulk UPDATE by primary key: one statement, executed for every row at once.
+    await session.execute(
+        update(Chat),
+        [{"id": i, "last_seq": seq, "updated_at": at} for i, (seq, at) in chats.items()],
+    )
 
 
 async def get_member(session: AsyncSession, chat_id: UUID, user_id: UUID) -> Member | None:
@@ -41,18 +60,32 @@ async def members_of(session: AsyncSession, chat_id: UUID) -> list[Member]:
     return list((await session.scalars(query)).all())
 
 
-async def members_of_chats(
+async def read_positions(
     session: AsyncSession, chat_ids: Sequence[UUID]
-) -> dict[UUID, list[Member]]:
+) -> Sequence[Row[UUID, UUID, int, str]]:
+    """Every member of the chats (chat_id, user_id, last_read_seq, display_name), in
+    joining order."""
     query = (
-        select(Member)
+        select(Member.chat_id, Member.user_id, Member.last_read_seq, Member.display_name)
         .where(Member.chat_id.in_(chat_ids))
         .order_by(Member.chat_id, Member.joined_at, Member.user_id)
     )
-    members: dict[UUID, list[Member]] = {chat_id: [] for chat_id in chat_ids}
-    for member in (await session.scalars(query)).all():
-        members[member.chat_id].append(member)
-    return members
+    return (await session.execute(query)).all()
+
+
+async def update_senders(
+    session: AsyncSession, senders: Sequence[tuple[UUID, UUID, int, str]]
+) -> None:
+    """Sets members' read positions and display names: (chat_id, user_id, seq, name)."""
+    if not senders:
+        return
+    await session.execute(
+        update(Member),
+        [
+            {"chat_id": c, "user_id": u, "last_read_seq": seq, "display_name": name}
+            for c, u, seq, name in senders
+        ],
+    )
 
 
 async def insert_members(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_service.models import Member, Message
+from chat_service.models import Member, Message, OutboxEvent
 
 MessageKey = tuple[UUID, UUID, str]  # chat, sender, client_message_id
 
@@ -35,6 +36,15 @@ async def by_client_message_ids(
         (m.chat_id, m.sender_id, m.client_message_id): m
         for m in (await session.scalars(statement)).all()
     }
+
+
+async def insert_messages(
+    session: AsyncSession, messages: Sequence[dict[str, Any]], outbox: Sequence[dict[str, Any]]
+) -> None:
+    """New messages and the outbox rows announcing them, one statement each."""
+    await session.execute(insert(Message), list(messages))
+    if outbox:
+        await session.execute(insert(OutboxEvent), list(outbox))
 
 
 async def page(
