@@ -25,6 +25,8 @@ CHATS = 6
 CHAT_SIZE = 4
 MESSAGES = 40
 KILLS = 5
+# Terminations per round, 20 ms apart.
+BURST = 20
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -39,13 +41,19 @@ async def _sender(sender: Sender, chat_id: str, ledger: Ledger, retries: Counter
 
 
 async def _killer(database_url: str, ledger: Ledger, total: int) -> list[int]:
-    """Terminate every backend of the chat database at evenly spaced points of the run
-    (by acknowledged count, so the cuts land mid-run however fast the machine is)."""
+    """Rounds of terminating every backend of the chat database, evenly spaced over the
+    run (by acknowledged count, so they land mid-run however fast the machine is). Each
+    round is a short burst, so a transaction in flight is hit, not only idle ones (those
+    the pool replaces unnoticed)."""
     killed: list[int] = []
     for round_ in range(1, KILLS + 1):
         while len(ledger.acknowledged) < total * round_ // (KILLS + 1):
             await asyncio.sleep(0.02)
-        killed.append(await terminate_backends(database_url))
+        terminated = 0
+        for _ in range(BURST):
+            terminated += await terminate_backends(database_url)
+            await asyncio.sleep(0.02)
+        killed.append(terminated)
     return killed
 
 
