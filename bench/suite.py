@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +79,7 @@ async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
     raise RuntimeError(f"{url} was not ready in time:\n{_log_tail(log)}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
     try:
@@ -107,7 +107,7 @@ async def suite(
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         kafka_port = free_port()
         broker = start_broker(kafka_port, log_path=workdir / "broker.log")
-        stack.callback(_stop, broker)
+        stack.callback(stop_process, broker)
         run = Suite(kafka=f"127.0.0.1:{kafka_port}", redis_url=redis_url, workdir=workdir)
         auth_port = free_port()
         for service in services:
@@ -143,7 +143,7 @@ async def suite(
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-            stack.callback(_stop, process)
+            stack.callback(stop_process, process)
             url = f"http://127.0.0.1:{port}"
             await _wait_ready(url, process, log)
             run.urls[service] = url
@@ -154,15 +154,23 @@ async def suite(
 
 @asynccontextmanager
 async def baseline_server(
-    module: str, workdir: Path, *, core: int | None
+    module: str,
+    workdir: Path,
+    *,
+    core: int | None,
+    args: Sequence[str] = (),
+    with_database: bool = True,
 ) -> AsyncIterator[tuple[str, int]]:
-    """Serve a baseline (``python -m module --port P --database-url URL``) on a fresh
-    database, pinned to ``core``; yields its URL and pid."""
-    postgres = os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)
-    async with fresh_database(postgres, "bench_baseline") as database:
+    """Serve a baseline (``python -m module --port P [--database-url URL] *args``), on a
+    fresh database when it keeps one, pinned to ``core``; yields its URL and pid."""
+    async with AsyncExitStack() as stack:
         port = free_port()
+        command = [sys.executable, "-m", module, "--port", str(port), *args]
+        if with_database:
+            postgres = os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)
+            database = await stack.enter_async_context(fresh_database(postgres, "bench_baseline"))
+            command += ["--database-url", database]
         log = workdir / f"{module.rsplit('.', 1)[-1]}.log"
-        command = [sys.executable, "-m", module, "--port", str(port), "--database-url", database]
         with log.open("ab") as out:
             process = subprocess.Popen(
                 [*taskset(core), *command], stdout=out, stderr=subprocess.STDOUT
@@ -172,4 +180,4 @@ async def baseline_server(
             await _wait_ready(url, process, log)
             yield url, process.pid
         finally:
-            _stop(process)
+            await asyncio.to_thread(stop_process, process)

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -38,8 +35,7 @@ from bench.gateway_phases import (
 )
 from bench.gateway_pool import ClientPool, Worker
 from bench.report import Row
-from bench.suite import _stop, _wait_ready, suite, taskset
-from shared.devbroker import free_port
+from bench.suite import baseline_server, stop_process, suite
 from shared.testing.auth_service import AuthUser, register_and_login
 
 FULL = Layout(
@@ -96,23 +92,13 @@ async def _register(auth_url: str, count: int) -> list[AuthUser]:
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-@asynccontextmanager
-async def _baseline(kafka: str, auth_url: str, workdir: Path) -> AsyncIterator[tuple[str, int]]:
-    port = free_port()
-    log = workdir / "baseline_gateway.log"
-    command = [sys.executable, "-m", "bench.baseline.gateway_server", "--port", str(port)]
-    command += ["--kafka", kafka, "--auth-url", auth_url]
-    command += ["--fetch-max-wait-ms", str(FETCH_MAX_WAIT_MS)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*taskset(GATEWAY_CORE), *command], stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        await _wait_ready(url, process, log)
-        yield url, process.pid
-    finally:
-        await asyncio.to_thread(_stop, process)
+def _baseline(
+    kafka: str, auth_url: str, workdir: Path
+) -> AbstractAsyncContextManager[tuple[str, int]]:
+    args = ["--kafka", kafka, "--auth-url", auth_url, "--fetch-max-wait-ms", str(FETCH_MAX_WAIT_MS)]
+    return baseline_server(
+        "bench.baseline.gateway_server", workdir, core=GATEWAY_CORE, args=args, with_database=False
+    )
 
 
 async def _measure(
@@ -150,7 +136,7 @@ async def run(quick: bool) -> tuple[list[Row], dict[str, object]]:
             ours = await _measure("ours", ours_pid, ours_url, producer, users, layout, log)
             ours_drops = await dropped_by_gateway(ours_url)
             # Alone on its core from here on.
-            await asyncio.to_thread(_stop, s.processes["notify_ws_service"])
+            await asyncio.to_thread(stop_process, s.processes["notify_ws_service"])
             async with _baseline(s.kafka, s.url("auth_service"), s.workdir) as (url, pid):
                 baseline = await _measure("baseline", pid, url, producer, users, layout, log)
         finally:
