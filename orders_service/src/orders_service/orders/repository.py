@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 from uuid import UUID
 
@@ -47,10 +47,6 @@ class Visibility:
 # Every column of an order, in the order the statements below return them (the record's).
 _COLUMNS = tuple(field.name for field in fields(OrderRecord))
 _SELECT = ", ".join(_COLUMNS)
-_INSERT_EVENT = (
-    "INSERT INTO outbox (event_id, topic, key, payload, correlation_id, created_at)"
-    " SELECT :event_id, :topic, {key}, {payload}, :correlation_id, :now FROM {source}"
-)
 
 
 def _table_columns() -> list[KeyedColumnElement[Any]]:
@@ -63,38 +59,44 @@ def _returning_order(sql: str) -> TextualSelect:
     return text(sql).columns(*_table_columns())
 
 
-# PostgreSQL: the order and its outbox row in one statement, which is its own transaction
-# (one round trip instead of BEGIN, two INSERTs and COMMIT). The id is the database's to
-# give, so the statement writes it into the event's key and payload.
-_CREATE_WITH_EVENT = _returning_order(
-    "WITH created AS ("
-    " INSERT INTO orders (customer, status, owner_id, version, created_at, updated_at)"
-    f" VALUES (:customer, :status, :owner_id, 1, :now, :now) RETURNING {_SELECT}"
-    "), event AS ("
-    + _INSERT_EVENT.format(
-        key="CAST(created.id AS TEXT)",
-        payload="CAST(jsonb_set(CAST(:payload AS JSONB), '{data,order_id}',"
-        " to_jsonb(created.id)) AS TEXT)",
-        source="created",
-    )
-    + f") SELECT {_SELECT} FROM created"
+# PostgreSQL writes a change and its outbox row in one statement, which is its own
+# transaction (one round trip instead of BEGIN, the writes and COMMIT). The row the
+# change ``written`` gives its id, customer and owner to the event's key and payload
+# (the database gives the id; a transition need not read the order first).
+_INSERT_EVENT = (
+    "INSERT INTO outbox (event_id, topic, key, payload, correlation_id, created_at)"
+    " SELECT :event_id, :topic, CAST(written.id AS TEXT),"
+    " CAST(jsonb_set(jsonb_set(jsonb_set(CAST(:payload AS JSONB),"
+    " '{data,order_id}', to_jsonb(written.id)),"
+    " '{data,customer}', to_jsonb(written.customer)),"
+    " '{data,owner_id}', COALESCE(to_jsonb(CAST(written.owner_id AS TEXT)), 'null'))"
+    " AS TEXT), :correlation_id, :now FROM written"
 )
 
-# PostgreSQL: the conditional UPDATE and its outbox row in one statement. A concurrent
-# change of the same row makes it wait for that one's commit and re-check the status, so
-# exactly one of them matches ``expected``; the event is written only if the row was.
+_CREATE_WITH_EVENT = _returning_order(
+    "WITH written AS ("
+    " INSERT INTO orders (customer, status, owner_id, version, created_at, updated_at)"
+    f" VALUES (:customer, :status, :owner_id, 1, :now, :now) RETURNING {_SELECT}"
+    f"), event AS ({_INSERT_EVENT}) SELECT {_SELECT} FROM written"
+)
+
+# The UPDATE is conditional on the status and on who may change the order (as
+# Visibility.condition). A concurrent change of the same row makes it wait for that one's
+# commit and re-check, so exactly one of them matches ``expected``; the event is written
+# only if the row was.
 _CHANGE_WITH_EVENT = _returning_order(
-    "WITH changed AS ("
+    "WITH written AS ("
     " UPDATE orders SET status = :target, version = version + 1, updated_at = :now"
-    f" WHERE id = :order_id AND status = :expected RETURNING {_SELECT}"
-    "), event AS ("
-    + _INSERT_EVENT.format(key=":key", payload=":payload", source="changed")
-    + f") SELECT {_SELECT} FROM changed"
+    " WHERE id = :order_id AND status = :expected"
+    " AND (owner_id IS NULL OR owner_id = :user_id OR :everything)"
+    f" RETURNING {_SELECT}"
+    f"), event AS ({_INSERT_EVENT}) SELECT {_SELECT} FROM written"
 )
 
 _READ = _returning_order(f"SELECT {_SELECT} FROM orders WHERE id = :order_id")
 
 # The outbox row (its column values) of a change, from the order as the change leaves it.
+# On PostgreSQL the statement overwrites the row's own fields (id, customer, owner).
 EventFor = Callable[[OrderRecord], dict[str, Any]]
 
 
@@ -119,7 +121,6 @@ async def create_with_event(
 ) -> OrderRecord:
     now = utcnow()
     if _one_statement(connection):
-        # The database gives the id: the statement writes it into the event (0 here).
         pending = OrderRecord(0, customer, OrderStatus.CREATED, owner_id, 1, now, now)
         params = {"customer": customer, "status": OrderStatus.CREATED.value, "owner_id": owner_id}
         row = await connection.execute(_CREATE_WITH_EVENT, {**params, **event(pending), "now": now})
@@ -139,21 +140,33 @@ async def create_with_event(
 
 
 async def change_with_event(
-    connection: AsyncConnection, *, order: OrderRecord, target: OrderStatus, event: EventFor
+    connection: AsyncConnection,
+    *,
+    order_id: int,
+    expected: OrderStatus,
+    target: OrderStatus,
+    visibility: Visibility,
+    event: EventFor,
 ) -> OrderRecord | None:
-    """Move ``order`` from the status it was read with to ``target`` and record the
-    event; None (and no event) if another change got there first."""
+    """Move the order from ``expected`` to ``target`` and record the event; None (and no
+    event) if it is not in ``expected`` (any more), does not exist or is not the caller's."""
     now = utcnow()
     if _one_statement(connection):
-        # The event carries the order as the change leaves it.
-        after = replace(order, status=target, version=order.version + 1, updated_at=now)
-        params = {"order_id": order.id, "expected": order.status.value, "target": target.value}
-        row = await connection.execute(_CHANGE_WITH_EVENT, {**params, **event(after), "now": now})
+        # Customer and owner unknown here: the statement writes the row's into the event.
+        pending = OrderRecord(order_id, "", target, None, 0, now, now)
+        params = {
+            "order_id": order_id,
+            "expected": expected.value,
+            "target": target.value,
+            "user_id": visibility.user_id,
+            "everything": visibility.everything,
+        }
+        row = await connection.execute(_CHANGE_WITH_EVENT, {**params, **event(pending), "now": now})
         changed = row.one_or_none()
         return None if changed is None else _record(changed)
     statement = (
         update(Order)
-        .where(Order.id == order.id, Order.status == order.status)
+        .where(Order.id == order_id, Order.status == expected, visibility.condition())
         .values(status=target, version=Order.version + 1, updated_at=now)
         .returning(*_table_columns())
     )

@@ -15,7 +15,7 @@ from orders_service.errors import InvalidTransition, OrderNotFound
 from orders_service.models import OrderRecord, OrderStatus
 from orders_service.orders import repository
 from orders_service.orders.repository import Visibility
-from orders_service.orders.transitions import can_change
+from orders_service.orders.transitions import can_change, only_source
 from shared.auth.tokens import TokenClaims
 from shared.events.envelope import EventEnvelope
 from shared.events.outbox import outbox_values
@@ -97,21 +97,32 @@ async def change_status(
 ) -> tuple[OrderRecord, OrderStatus]:
     """Apply one transition; returns the order and its previous status.
 
-    The write is conditional on the status that was checked, so of many concurrent
-    changes exactly one takes each step; the others read the order again and see the
-    status it left behind.
+    Every write is conditional on the status it moves from, so of many concurrent
+    changes exactly one takes each step. A target with one possible source is tried on
+    that status straight away; otherwise, or when that write matched nothing, the order
+    is read to tell why (not found, not allowed from its status) or to try again on the
+    status another change left.
     """
+    allowed = visibility(actor)
+
+    async def change(expected: OrderStatus) -> OrderRecord | None:
+        return await repository.change_with_event(
+            connection,
+            order_id=order_id,
+            expected=expected,
+            target=target,
+            visibility=allowed,
+            event=_event(ORDER_STATUS_CHANGED, topic=topic, actor=actor, previous=expected),
+        )
+
+    source = only_source(target)
+    if source is not None and (changed := await change(source)) is not None:
+        return changed, source
     for _ in range(_MAX_ATTEMPTS):
         order = await get_order(connection, order_id=order_id, actor=actor)
         previous = order.status
         if not can_change(previous, target):
             raise InvalidTransition(previous.value, target.value)
-        changed = await repository.change_with_event(
-            connection,
-            order=order,
-            target=target,
-            event=_event(ORDER_STATUS_CHANGED, topic=topic, actor=actor, previous=previous),
-        )
-        if changed is not None:
+        if (changed := await change(previous)) is not None:
             return changed, previous
     raise InvalidTransition(previous.value, target.value)

@@ -17,3 +17,9 @@ TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
 
 def can_change(current: OrderStatus, target: OrderStatus) -> bool:
     return target in TRANSITIONS[current]
+
+
+def only_source(target: OrderStatus) -> OrderStatus | None:
+    """The one status ``target`` can be reached from; None if there are several."""
+    sources = [current for current, targets in TRANSITIONS.items() if target in targets]
+    return sources[0] if len(sources) == 1 else None
