@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from bench.faults.domain_services import User
 from bench.faults.domain_sockets import NoReply, ReplySocket
+from shared.testing.auth_service import AuthUser
 
 Message = dict[str, Any]
 PAGE = 200
@@ -28,7 +28,7 @@ class Acknowledged:
 
 
 class Sender(Protocol):
-    user: User
+    user: AuthUser
 
     async def send(self, chat_id: str, text: str, client_message_id: str) -> Acknowledged: ...
 
@@ -36,9 +36,9 @@ class Sender(Protocol):
 @dataclass
 class ChatRest:
     client: httpx.AsyncClient
-    user: User
+    user: AuthUser
 
-    async def create_chat(self, name: str, members: list[User]) -> str:
+    async def create_chat(self, name: str, members: list[AuthUser]) -> str:
         body = {"name": name, "member_ids": [str(m.id) for m in members]}
         response = await self.client.post("/api/v1/chats", json=body, headers=self.user.headers)
         response.raise_for_status()
@@ -77,8 +77,8 @@ class ChatRest:
 class ChatSocket(ReplySocket):
     """One ``/ws`` socket of the user (events of all their chats arrive on it too)."""
 
-    def __init__(self, base_url: str, user: User) -> None:
-        super().__init__(f"{base_url}/ws?token={user.token}")
+    def __init__(self, base_url: str, user: AuthUser) -> None:
+        super().__init__(f"{base_url}/ws?token={user.access_token}")
         self.user = user
 
     async def send(self, chat_id: str, text: str, client_message_id: str) -> Acknowledged:

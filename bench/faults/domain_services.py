@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from bench.suite import Suite, suite
 from shared.auth.tokens import SigningKey, issue_token
+from shared.testing.auth_service import AuthUser
 from shared.testing.proxy import TcpProxy, broker_behind_proxy
 
 # Fault scenarios drive sockets far faster than a person types.
@@ -38,17 +39,6 @@ KAFKA_SETTINGS = {
 }
 
 
-@dataclass(frozen=True)
-class User:
-    id: UUID
-    name: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @dataclass
 class Domain:
     suite: Suite
@@ -65,7 +55,7 @@ class Domain:
     def ws_url(self, service: str) -> str:
         return self.suite.ws_url(service)
 
-    def user(self, name: str) -> User:
+    def user(self, name: str) -> AuthUser:
         """A user with an access token as auth_service issues them (same key and claims)."""
         key = SigningKey.from_pem((self.suite.workdir / "signing_key.pem").read_bytes())
         user_id = uuid4()
@@ -80,7 +70,8 @@ class Domain:
             extra={"email": f"{name}@example.com", "name": name, "su": False},
             now=time.time(),
         )
-        return User(user_id, name, token)
+        email = f"{name}@example.com"
+        return AuthUser(user_id, email, "", name, access_token=token, refresh_token="")
 
 
 @asynccontextmanager

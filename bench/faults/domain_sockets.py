@@ -56,6 +56,8 @@ class ReplySocket:
             raise NoReply(repr(exc)) from exc
         finally:
             self._pending.pop(request_id, None)
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()  # seen: the reader may fail it after our send failed
 
     async def _connected(self) -> ClientConnection:
         if self._connection is None or self._reader is None or self._reader.done():

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.timeout(600)
 
 async def _sender(sender: Sender, chat_id: str, ledger: Ledger, retries: Counter[str]) -> None:
     for number in range(MESSAGES):
-        key = f"{sender.user.name}-m{number}"
+        key = f"{sender.user.display_name}-m{number}"
         ledger.send(key)
         _, retried = await send_until_acknowledged(sender, chat_id, key, key)
         retries[type(sender).__name__] += retried

@@ -20,7 +20,8 @@ from bench.faults.chat_clients import (
     seq_gaps,
 )
 from bench.faults.checker import Ledger
-from bench.faults.domain_services import Domain, User
+from bench.faults.domain_services import Domain
+from shared.testing.auth_service import AuthUser
 
 SENDERS = 50
 MESSAGES = 100
@@ -29,8 +30,8 @@ CHAT_SIZE = 5
 pytestmark = pytest.mark.timeout(600)
 
 
-def _key(sender: User, number: int) -> str:
-    return f"{sender.name}-m{number}"
+def _key(sender: AuthUser, number: int) -> str:
+    return f"{sender.display_name}-m{number}"
 
 
 async def _send_all(sender: Sender, chat_id: str, ledger: Ledger) -> list[Acknowledged]:
@@ -63,7 +64,7 @@ async def _run(domain: Domain, ledger: Ledger) -> tuple[list[Acknowledged], dict
         for start in range(0, SENDERS, CHAT_SIZE):
             group = users[start : start + CHAT_SIZE]
             chat_id = await ChatRest(client, group[0]).create_chat(f"chat{start}", group[1:])
-            chat_of.update({u.name: chat_id for u in group})
+            chat_of.update({u.display_name: chat_id for u in group})
         senders: list[Sender] = [
             ChatSocket(domain.ws_url("chat_service"), u) if i % 2 else ChatRest(client, u)
             for i, u in enumerate(users)
@@ -71,7 +72,7 @@ async def _run(domain: Domain, ledger: Ledger) -> tuple[list[Acknowledged], dict
         started = time.monotonic()
         try:
             results = await asyncio.gather(
-                *(_send_all(s, chat_of[s.user.name], ledger) for s in senders)
+                *(_send_all(s, chat_of[s.user.display_name], ledger) for s in senders)
             )
         finally:
             for s in senders:
@@ -81,7 +82,7 @@ async def _run(domain: Domain, ledger: Ledger) -> tuple[list[Acknowledged], dict
         replies = [r for per_sender in results for r in per_sender]
         print(f"\n{len(replies)} sends in {elapsed:.1f}s ({len(replies) / elapsed:.0f}/s)")
         for owner in users[::CHAT_SIZE]:
-            history = await ChatRest(client, owner).history(chat_of[owner.name])
+            history = await ChatRest(client, owner).history(chat_of[owner.display_name])
             ledger.receive(m["text"] for m in history)
             assert seq_gaps(history) == []
             assert [m["seq"] for m in history] == list(range(1, len(history) + 1))

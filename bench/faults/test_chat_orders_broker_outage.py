@@ -56,7 +56,7 @@ class Writers:
 
 def chat_writer(sender: Sender, chat_id: str, ledger: Ledger) -> Callable[[int], Awaitable[None]]:
     async def write(number: int) -> None:
-        key = f"{sender.user.name}-m{number}"
+        key = f"{sender.user.display_name}-m{number}"
         ledger.send(key)
         await sender.send(chat_id, key, key)
         ledger.acknowledge(key)
