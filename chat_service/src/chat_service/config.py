@@ -27,6 +27,9 @@ class Settings(ServiceSettings):
     kafka_client_id: str = "chat_service"
     # Off only in tests that do not look at Kafka: the outbox then keeps its rows.
     kafka_enabled: bool = True
+    # After a commit wakes the outbox relay it waits this long, so that the events
+    # committed meanwhile are published in the same batch instead of one transaction each.
+    relay_linger: float = Field(default=0.05, ge=0)
     cors_origins: list[str] = Field(default_factory=lambda: list(LOCAL_ORIGINS))
     # Where users reach this service; invite links are built on it.
     public_url: str = "http://localhost:8002"

@@ -95,7 +95,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         producer = relay = None
         if settings.kafka_enabled:
             producer = producer_for(settings, [CHAT_EVENTS])
-            relay = OutboxRelay(sessionmaker, OutboxEvent, producer)
+            relay = OutboxRelay(sessionmaker, OutboxEvent, producer, linger=settings.relay_linger)
         state = ChatState(
             settings=settings,
             engine=engine,
