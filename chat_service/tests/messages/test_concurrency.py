@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
+
+from chat_service.main import create_app
+from shared.testing.server import serve
+from tests.conftest import MakeSettings
 from tests.helpers import Api, Person, connect
 
 
@@ -67,3 +72,36 @@ class TestConcurrentSends:
         assert [m["seq"] for m in page["items"]] == list(range(1, 46))
         by_text = {m["text"]: m["seq"] for m in page["items"]}
         assert len(by_text) == 45
+
+
+class TestSendsAcrossInstances:
+    async def test_two_instances_batching_sends_to_one_chat_keep_seq_and_ids_unique(
+        self, make_settings: MakeSettings, alice: Person, bob: Person, carol: Person
+    ) -> None:
+        # Each instance commits its own batches; the chat's row lock orders them.
+        first, second = create_app(make_settings()), create_app(make_settings())
+        async with (
+            serve(first) as url_a,
+            serve(second) as url_b,
+            httpx.AsyncClient(base_url=url_a, timeout=30) as client_a,
+            httpx.AsyncClient(base_url=url_b, timeout=30) as client_b,
+        ):
+            apis = [Api(client_a, url_a), Api(client_b, url_b)]
+            chat = await apis[0].create_chat(alice, bob, carol)
+            senders = [alice, bob, carol]
+
+            async def send(n: int) -> dict[str, Any]:
+                key = "same" if n % 5 == 0 else None
+                response = await apis[n % 2].send(senders[n % 3], chat["id"], f"m{n}", key)
+                assert response.status_code in (200, 201), response.text
+                message: dict[str, Any] = response.json()
+                return message
+
+            sent = await asyncio.gather(*(send(n) for n in range(60)))
+            page = await apis[1].messages(alice, chat["id"], limit=100)
+        seqs = [m["seq"] for m in page["items"]]
+        assert seqs == list(range(1, len(seqs) + 1))
+        # Every fifth send reuses its sender's client_message_id: twelve sends, three
+        # messages (one per sender); the other 48 are a message each.
+        assert len(seqs) == 48 + 3
+        assert len({m["id"] for m in sent}) == len(seqs)
