@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from bench.faults.domain_events import Envelope, Identify
 from bench.faults.domain_sockets import NoReply, ReplySocket
 from shared.testing.auth_service import AuthUser
 
@@ -112,3 +113,15 @@ def seq_gaps(messages: list[Message]) -> list[int]:
     """Seqs missing from 1..last (history is in seq order)."""
     present = {m["seq"] for m in messages}
     return [s for s in range(1, max(present, default=0) + 1) if s not in present]
+
+
+def messages_created(prefix: str) -> Identify:
+    """Names a chat.message_created event by its text, for texts that start with prefix."""
+
+    def identify(envelope: Envelope) -> str | None:
+        if envelope["type"] != "chat.message_created":
+            return None
+        text: str = envelope["data"]["text"]
+        return text if text.startswith(prefix) else None
+
+    return identify

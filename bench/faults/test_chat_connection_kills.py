@@ -1,7 +1,8 @@
 """PostgreSQL terminates chat_service's connections several times while senders write in
 parallel (REST and sockets). Clients retry failed sends with the same client_message_id,
 as a real client does: every acknowledged message is stored exactly once and every
-chat's seq has no gap."""
+chat's seq has no gap; each message's event reaches chat.events (once, as a consumer
+idempotent by event_id sees it)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from bench.faults.chat_clients import (
     ChatRest,
     ChatSocket,
     Sender,
+    messages_created,
     send_until_acknowledged,
     seq_gaps,
 )
 from bench.faults.checker import Ledger
+from bench.faults.domain_events import TopicLog
 from bench.faults.domain_services import Domain, terminate_backends
+from shared.events.topics import CHAT_EVENTS
 
 CHATS = 6
 CHAT_SIZE = 4
@@ -89,3 +93,17 @@ async def test_terminated_connections_lose_and_duplicate_nothing(domain: Domain)
     assert len(killed) == KILLS
     assert sum(ledger.received.values()) == len(ledger.acknowledged)
     ledger.assert_clean()
+
+    # The relay lost its connections too: each stored message's event still arrives.
+    ours = messages_created("killed")
+    async with TopicLog(domain.kafka, CHAT_EVENTS) as events:
+        await events.until_changes(ours, ledger.acknowledged, 120)
+        await events.drain()
+    published = Ledger(
+        "chat.events: PostgreSQL connections terminated during sends",
+        sent=set(ledger.acknowledged),
+        acknowledged=set(ledger.acknowledged),
+    )
+    published.receive(events.changes(ours))
+    print(f"records on {events.topic} repeating an event_id: {events.raw_duplicates(ours)}")
+    published.assert_clean()

@@ -14,7 +14,13 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from bench.faults.chat_clients import ChatRest, ChatSocket, Sender, SendFailed
+from bench.faults.chat_clients import (
+    ChatRest,
+    ChatSocket,
+    Sender,
+    SendFailed,
+    messages_created,
+)
 from bench.faults.checker import Ledger
 from bench.faults.domain_events import Envelope, Identify, TopicLog
 from bench.faults.domain_services import Domain, count_rows
@@ -82,11 +88,7 @@ def order_writer(
     return write
 
 
-def by_text(envelope: Envelope) -> Hashable | None:
-    if envelope["type"] != "chat.message_created":
-        return None
-    text: str = envelope["data"]["text"]
-    return text if text.startswith("outage") else None
+by_text = messages_created("outage")
 
 
 def by_change(envelope: Envelope) -> Hashable | None:
@@ -164,7 +166,7 @@ async def test_writes_during_a_broker_outage_reach_kafka_once_it_is_back(domain:
             await log.until_changes(identify, ledger.acknowledged, 120)
             await log.drain()
             ledger.receive(log.changes(identify))
-            print(f"records on {log.topic} repeating an event_id: {log.raw_duplicates}")
+            print(f"records on {log.topic} repeating an event_id: {log.raw_duplicates(identify)}")
     assert writers.failures == []
     assert writers.during_outage > 0
     chat.assert_clean()

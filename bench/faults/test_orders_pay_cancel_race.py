@@ -143,6 +143,6 @@ async def test_concurrent_pay_and_cancel_have_one_winner_per_step(domain: Domain
         await events.until_changes(identify, ledger.acknowledged, 120)
         await events.drain()
     ledger.receive(events.changes(identify))
-    print(f"records on {events.topic} repeating an event_id: {events.raw_duplicates}")
+    print(f"records on {events.topic} repeating an event_id: {events.raw_duplicates(identify)}")
     assert set(ledger.received) == ledger.acknowledged, "events of refused changes"
     ledger.assert_clean()
