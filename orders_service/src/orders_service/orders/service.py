@@ -55,8 +55,7 @@ def _event(
         envelope = EventEnvelope(
             type=type, actor_id=_actor_id(actor), data=event_data(order, previous=previous)
         )
-        key = None if order.id is None else str(order.id)
-        return outbox_values(envelope, topic=topic, key=key)
+        return outbox_values(envelope, topic=topic, key=str(order.id))
 
     return event_for
 
