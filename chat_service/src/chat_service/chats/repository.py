@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Row, and_, delete, func, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_service.models import Chat, Member, Message
@@ -24,18 +24,27 @@ async def get_chat(session: AsyncSession, chat_id: UUID, *, lock: bool = False) 
     return chat
 
 
+# Built once: every batch of sends runs them (building a statement costs as much as
+# running it through the cache).
+_LOCK_CHATS = (
+    select(Chat.id, Chat.name, Chat.last_seq)
+    .where(Chat.id.in_(bindparam("chat_ids", expanding=True)))
+    .order_by(Chat.id)
+    .with_for_update()
+)
+_READ_POSITIONS = (
+    select(Member.chat_id, Member.user_id, Member.last_read_seq, Member.display_name)
+    .where(Member.chat_id.in_(bindparam("chat_ids", expanding=True)))
+    .order_by(Member.chat_id, Member.joined_at, Member.user_id)
+)
+
+
 async def lock_chats(
     session: AsyncSession, chat_ids: Sequence[UUID]
 ) -> Sequence[Row[UUID, str, int]]:
     """Locks several chats' rows (id, name, last_seq), always in id order, so that two
     transactions locking overlapping sets cannot deadlock."""
-    query = (
-        select(Chat.id, Chat.name, Chat.last_seq)
-        .where(Chat.id.in_(chat_ids))
-        .order_by(Chat.id)
-        .with_for_update()
-    )
-    return (await session.execute(query)).all()
+    return (await session.execute(_LOCK_CHATS, {"chat_ids": list(chat_ids)})).all()
 
 
 async def advance_chats(session: AsyncSession, chats: dict[UUID, tuple[int, datetime]]) -> None:
@@ -65,12 +74,7 @@ async def read_positions(
 ) -> Sequence[Row[UUID, UUID, int, str]]:
     """Every member of the chats (chat_id, user_id, last_read_seq, display_name), in
     joining order."""
-    query = (
-        select(Member.chat_id, Member.user_id, Member.last_read_seq, Member.display_name)
-        .where(Member.chat_id.in_(chat_ids))
-        .order_by(Member.chat_id, Member.joined_at, Member.user_id)
-    )
-    return (await session.execute(query)).all()
+    return (await session.execute(_READ_POSITIONS, {"chat_ids": list(chat_ids)})).all()
 
 
 async def update_senders(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_service.chats import repository as chat_rows
 from chat_service.models import Member, Message, OutboxEvent
 
 MessageKey = tuple[UUID, UUID, str]  # chat, sender, client_message_id
@@ -38,13 +40,83 @@ async def by_client_message_ids(
     }
 
 
-async def insert_messages(
-    session: AsyncSession, messages: Sequence[dict[str, Any]], outbox: Sequence[dict[str, Any]]
+# A batch's writes in one round trip: data-modifying CTEs, each table's rows passed as
+# column arrays (one statement text, and one prepared statement, for any batch size).
+_WRITE_SENDS = text(
+    """
+WITH new_messages AS (
+    INSERT INTO messages
+        (id, chat_id, seq, sender_id, client_message_id, text, created_at, deleted)
+    SELECT m.*, false FROM unnest(
+        CAST(:m_id AS uuid[]), CAST(:m_chat AS uuid[]), CAST(:m_seq AS bigint[]),
+        CAST(:m_sender AS uuid[]), CAST(:m_key AS text[]), CAST(:m_text AS text[]),
+        CAST(:m_at AS timestamptz[])
+    ) AS m
+), new_events AS (
+    INSERT INTO outbox (event_id, topic, key, payload, correlation_id, created_at)
+    SELECT * FROM unnest(
+        CAST(:o_event AS uuid[]), CAST(:o_topic AS text[]), CAST(:o_key AS text[]),
+        CAST(:o_payload AS text[]), CAST(:o_correlation AS text[]),
+        CAST(:o_at AS timestamptz[])
+    )
+), advanced AS (
+    UPDATE chats SET last_seq = c.seq, updated_at = c.at
+    FROM unnest(CAST(:c_id AS uuid[]), CAST(:c_seq AS bigint[]), CAST(:c_at AS timestamptz[]))
+        AS c(id, seq, at)
+    WHERE chats.id = c.id
+)
+UPDATE chat_members SET last_read_seq = s.seq, display_name = s.name
+FROM unnest(
+    CAST(:s_chat AS uuid[]), CAST(:s_user AS uuid[]), CAST(:s_seq AS bigint[]),
+    CAST(:s_name AS text[])
+) AS s(chat_id, user_id, seq, name)
+WHERE chat_members.chat_id = s.chat_id AND chat_members.user_id = s.user_id
+"""
+)
+
+
+async def write_sends(
+    session: AsyncSession,
+    *,
+    messages: Sequence[dict[str, Any]],
+    outbox: Sequence[dict[str, Any]],
+    chats: dict[UUID, tuple[int, datetime]],
+    senders: Sequence[tuple[UUID, UUID, int, str]],
 ) -> None:
-    """New messages and the outbox rows announcing them, one statement each."""
-    await session.execute(insert(Message), list(messages))
-    if outbox:
+    """A batch's writes: the new messages, their outbox rows, each chat's newest seq and
+    last activity (``{chat_id: (last_seq, at)}``), the senders' read positions and display
+    names (``(chat_id, user_id, seq, name)``). One statement on PostgreSQL."""
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(insert(Message), list(messages))
         await session.execute(insert(OutboxEvent), list(outbox))
+        await chat_rows.advance_chats(session, chats)
+        await chat_rows.update_senders(session, senders)
+        return
+    await session.execute(
+        _WRITE_SENDS,
+        {
+            "m_id": [m["id"] for m in messages],
+            "m_chat": [m["chat_id"] for m in messages],
+            "m_seq": [m["seq"] for m in messages],
+            "m_sender": [m["sender_id"] for m in messages],
+            "m_key": [m["client_message_id"] for m in messages],
+            "m_text": [m["text"] for m in messages],
+            "m_at": [m["created_at"] for m in messages],
+            "o_event": [o["event_id"] for o in outbox],
+            "o_topic": [o["topic"] for o in outbox],
+            "o_key": [o["key"] for o in outbox],
+            "o_payload": [o["payload"] for o in outbox],
+            "o_correlation": [o["correlation_id"] for o in outbox],
+            "o_at": [o["created_at"] for o in outbox],
+            "c_id": list(chats),
+            "c_seq": [seq for seq, _ in chats.values()],
+            "c_at": [at for _, at in chats.values()],
+            "s_chat": [s[0] for s in senders],
+            "s_user": [s[1] for s in senders],
+            "s_seq": [s[2] for s in senders],
+            "s_name": [s[3] for s in senders],
+        },
+    )
 
 
 async def page(

@@ -108,14 +108,12 @@ async def store_messages(
         events.append(_created_event(send, room, created))
         stored.deliveries.append(_created_delivery(room, created))
     if messages:
-        await repository.insert_messages(session, messages, events)
-        await chats.advance_chats(
+        await repository.write_sends(
             session,
-            {chat_id: (room.last_seq, now) for chat_id, room in rooms.items() if room.senders},
-        )
-        await chats.update_senders(
-            session,
-            [
+            messages=messages,
+            outbox=events,
+            chats={c: (room.last_seq, now) for c, room in rooms.items() if room.senders},
+            senders=[
                 (chat_id, user_id, room.reads[user_id], room.names[user_id])
                 for chat_id, room in rooms.items()
                 for user_id in room.senders
