@@ -92,31 +92,44 @@ async def write_sends(
         await chat_rows.advance_chats(session, chats)
         await chat_rows.update_senders(session, senders)
         return
-    await session.execute(
-        _WRITE_SENDS,
-        {
-            "m_id": [m["id"] for m in messages],
-            "m_chat": [m["chat_id"] for m in messages],
-            "m_seq": [m["seq"] for m in messages],
-            "m_sender": [m["sender_id"] for m in messages],
-            "m_key": [m["client_message_id"] for m in messages],
-            "m_text": [m["text"] for m in messages],
-            "m_at": [m["created_at"] for m in messages],
-            "o_event": [o["event_id"] for o in outbox],
-            "o_topic": [o["topic"] for o in outbox],
-            "o_key": [o["key"] for o in outbox],
-            "o_payload": [o["payload"] for o in outbox],
-            "o_correlation": [o["correlation_id"] for o in outbox],
-            "o_at": [o["created_at"] for o in outbox],
-            "c_id": list(chats),
-            "c_seq": [seq for seq, _ in chats.values()],
-            "c_at": [at for _, at in chats.values()],
-            "s_chat": [s[0] for s in senders],
-            "s_user": [s[1] for s in senders],
-            "s_seq": [s[2] for s in senders],
-            "s_name": [s[3] for s in senders],
-        },
-    )
+    params = {
+        **_columns("m", messages, _MESSAGE_COLUMNS),
+        **_columns("o", outbox, _OUTBOX_COLUMNS),
+        "c_id": list(chats),
+        "c_seq": [seq for seq, _ in chats.values()],
+        "c_at": [at for _, at in chats.values()],
+        "s_chat": [chat_id for chat_id, _, _, _ in senders],
+        "s_user": [user_id for _, user_id, _, _ in senders],
+        "s_seq": [seq for _, _, seq, _ in senders],
+        "s_name": [name for _, _, _, name in senders],
+    }
+    await session.execute(_WRITE_SENDS, params)
+
+
+_MESSAGE_COLUMNS = {
+    "id": "id",
+    "chat": "chat_id",
+    "seq": "seq",
+    "sender": "sender_id",
+    "key": "client_message_id",
+    "text": "text",
+    "at": "created_at",
+}
+_OUTBOX_COLUMNS = {
+    "event": "event_id",
+    "topic": "topic",
+    "key": "key",
+    "payload": "payload",
+    "correlation": "correlation_id",
+    "at": "created_at",
+}
+
+
+def _columns(
+    prefix: str, rows: Sequence[dict[str, Any]], names: dict[str, str]
+) -> dict[str, list[Any]]:
+    """Rows as the statement's column arrays: ``{prefix_param: [row[column], ...]}``."""
+    return {f"{prefix}_{param}": [row[column] for row in rows] for param, column in names.items()}
 
 
 async def page(
