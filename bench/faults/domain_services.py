@@ -8,7 +8,6 @@ on password hashing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -16,12 +15,12 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from bench.suite import Suite, suite
-from shared.auth.tokens import SigningKey, issue_token
-from shared.testing.auth_service import AuthUser
+from shared.auth.tokens import SigningKey
+from shared.testing.auth_service import AuthUser, sign_access_token
 from shared.testing.proxy import TcpProxy, broker_behind_proxy
+from shared.testing.services import plain_dsn
 
 # Fault scenarios drive sockets far faster than a person types.
 UNTHROTTLED = {
@@ -59,18 +58,8 @@ class Domain:
         """A user with an access token as auth_service issues them (same key and claims)."""
         key = SigningKey.from_pem((self.suite.workdir / "signing_key.pem").read_bytes())
         user_id = uuid4()
-        token, _ = issue_token(
-            key,
-            token_type="access",
-            subject=user_id,
-            session_id=uuid4(),
-            issuer="auth_service",
-            audience="suite",
-            ttl_seconds=3600,
-            extra={"email": f"{name}@example.com", "name": name, "su": False},
-            now=time.time(),
-        )
-        email = f"{name}@example.com"
+        token = sign_access_token(key, user_id, name)
+        email = f"{name.lower()}@example.com"
         return AuthUser(user_id, email, "", name, access_token=token, refresh_token="")
 
 
@@ -95,27 +84,6 @@ async def domain() -> AsyncIterator[Domain]:
     scenarios, which keep apart by their own users, chats and orders."""
     async with domain_services("chat_service", "orders_service", cut_broker=True) as running:
         yield running
-
-
-def plain_dsn(database_url: str) -> str:
-    """A SQLAlchemy URL as asyncpg takes it."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
-
-
-async def terminate_backends(database_url: str) -> int:
-    """Kill every server process connected to this database (as a failover or an
-    administrator would); returns how many were terminated."""
-    url = make_url(database_url)
-    admin = await asyncpg.connect(plain_dsn(url.set(database="postgres").render_as_string(False)))
-    try:
-        killed: int = await admin.fetchval(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
-            url.database,
-        )
-    finally:
-        await admin.close()
-    return killed
 
 
 async def count_rows(database_url: str, table: str) -> int:

@@ -22,8 +22,9 @@ from bench.faults.chat_clients import (
 )
 from bench.faults.checker import Ledger
 from bench.faults.domain_events import TopicLog
-from bench.faults.domain_services import Domain, terminate_backends
+from bench.faults.domain_services import Domain
 from shared.events.topics import CHAT_EVENTS
+from shared.testing.services import terminate_backends
 
 CHATS = 6
 CHAT_SIZE = 4

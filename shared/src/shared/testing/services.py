@@ -69,7 +69,7 @@ def kafka_broker() -> Iterator[str]:
             process.wait(timeout=10)
 
 
-def _plain_dsn(url: str, database: str | None = None) -> str:
+def plain_dsn(url: str, database: str | None = None) -> str:
     parsed = make_url(url).set(drivername="postgresql")
     if database is not None:
         parsed = parsed.set(database=database)
@@ -80,7 +80,7 @@ def _plain_dsn(url: str, database: str | None = None) -> str:
 async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
     """A new, empty database on the server; dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_plain_dsn(server_url))
+    admin = await asyncpg.connect(plain_dsn(server_url))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -88,7 +88,7 @@ async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        admin = await asyncpg.connect(_plain_dsn(server_url))
+        admin = await asyncpg.connect(plain_dsn(server_url))
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
@@ -98,7 +98,7 @@ async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
 async def terminate_backends(database_url: str) -> int:
     """Kill every server process connected to the database (as a failover or an
     administrator would); returns how many were terminated."""
-    admin = await asyncpg.connect(_plain_dsn(database_url, "postgres"))
+    admin = await asyncpg.connect(plain_dsn(database_url, "postgres"))
     try:
         killed: int = await admin.fetchval(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
