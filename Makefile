@@ -11,6 +11,7 @@ help:
 	@echo "make test      run every test against PostgreSQL, Redis and a Kafka broker"
 	@echo "make lint      ruff and mypy"
 	@echo "make bench     benchmarks; prints a table, writes var/bench/*.json"
+	@echo "make faults    fault scenarios: lost and duplicated events under failures"
 
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
