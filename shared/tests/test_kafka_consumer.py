@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import KafkaConnectionError
 
 from shared.events.topics import dead_letter
-from shared.kafka import BatchConsumer, Rejected, ResilientProducer, ensure_topics
+from shared.kafka import BatchConsumer, BatchHandler, Rejected, ResilientProducer, ensure_topics
 
 
 async def _read_all(bootstrap: str, topic: str, count: int) -> list[ConsumerRecord[bytes, bytes]]:
@@ -28,15 +28,45 @@ async def _read_all(bootstrap: str, topic: str, count: int) -> list[ConsumerReco
     return seen
 
 
+async def _topic_and_producer(bootstrap: str, prefix: str) -> tuple[str, ResilientProducer]:
+    """A new topic (and its dead-letter twin) and a producer ready to write to it."""
+    topic = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [topic, dead_letter(topic)], partitions=1)
+    producer = ResilientProducer(bootstrap)
+    producer.start()
+    await producer.wait_ready(20)
+    return topic, producer
+
+
+def _consumer(
+    bootstrap: str,
+    topic: str,
+    handler: BatchHandler,
+    producer: ResilientProducer,
+    *,
+    retry_backoff: float = 0.1,
+) -> BatchConsumer:
+    return BatchConsumer(
+        [topic],
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{uuid.uuid4().hex}",
+        handler=handler,
+        producer=producer.producer,
+        retry_backoff=retry_backoff,
+    )
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(60):
+        while not condition():
+            await asyncio.sleep(0.1)
+
+
 class TestBatchConsumer:
     async def test_rejected_records_are_dead_lettered_and_a_failed_batch_is_retried(
         self, kafka_bootstrap: str
     ) -> None:
-        topic = f"consume-{uuid.uuid4().hex[:8]}"
-        await ensure_topics(kafka_bootstrap, [topic, dead_letter(topic)], partitions=1)
-        producer = ResilientProducer(kafka_bootstrap)
-        producer.start()
-        await producer.wait_ready(20)
+        topic, producer = await _topic_and_producer(kafka_bootstrap, "consume")
         values = [b'{"n": 1}', b"not json", b'{"n": 2}', b"[]", b'{"n": 3}']
         for value in values:
             await producer.publish(topic, value)
@@ -60,19 +90,10 @@ class TestBatchConsumer:
                     rejected.append(Rejected(record, "invalid_json"))
             return rejected
 
-        consumer = BatchConsumer(
-            [topic],
-            bootstrap_servers=kafka_bootstrap,
-            group_id=f"g-{uuid.uuid4().hex}",
-            handler=handler,
-            producer=producer.producer,
-            retry_backoff=0.1,
-        )
+        consumer = _consumer(kafka_bootstrap, topic, handler, producer)
         await consumer.start()
         try:
-            async with asyncio.timeout(60):
-                while consumer.handled < len(values):
-                    await asyncio.sleep(0.1)
+            await _until(lambda: consumer.handled >= len(values))
         finally:
             await consumer.stop()
         dead = await _read_all(kafka_bootstrap, dead_letter(topic), 2)
@@ -83,25 +104,14 @@ class TestBatchConsumer:
         assert all(dict(r.headers)["dlq_reason"] == b"invalid_json" for r in dead)
 
     async def test_a_failed_commit_does_not_end_consumption(self, kafka_bootstrap: str) -> None:
-        topic = f"commit-{uuid.uuid4().hex[:8]}"
-        await ensure_topics(kafka_bootstrap, [topic, dead_letter(topic)], partitions=1)
-        producer = ResilientProducer(kafka_bootstrap)
-        producer.start()
-        await producer.wait_ready(20)
+        topic, producer = await _topic_and_producer(kafka_bootstrap, "commit")
         seen: list[bytes] = []
 
         async def handler(records: list[ConsumerRecord[bytes, bytes]]) -> Sequence[Rejected]:
             seen.extend(r.value or b"" for r in records)
             return []
 
-        consumer = BatchConsumer(
-            [topic],
-            bootstrap_servers=kafka_bootstrap,
-            group_id=f"g-{uuid.uuid4().hex}",
-            handler=handler,
-            producer=producer.producer,
-            retry_backoff=0.1,
-        )
+        consumer = _consumer(kafka_bootstrap, topic, handler, producer)
         # A broker that drops the commit's connection cannot be staged on demand here.
         real_commit = consumer._consumer.commit
         failures_left = 1
@@ -113,17 +123,13 @@ class TestBatchConsumer:
                 raise KafkaConnectionError("connection to the coordinator lost")
             await real_commit()
 
-        consumer._consumer.commit = flaky_commit  # type: ignore[method-assign]
+        consumer._consumer.commit = flaky_commit
         await consumer.start()
         try:
             await producer.publish(topic, b"first")
-            async with asyncio.timeout(60):
-                while failures_left:
-                    await asyncio.sleep(0.1)
+            await _until(lambda: not failures_left)
             await producer.publish(topic, b"second")
-            async with asyncio.timeout(60):
-                while b"second" not in seen:
-                    await asyncio.sleep(0.1)
+            await _until(lambda: b"second" in seen)
             assert consumer.running
         finally:
             await consumer.stop()
@@ -153,11 +159,7 @@ class TestPoisonIsolation:
     async def _consume(
         self, bootstrap: str, values: list[bytes], fails: Callable[[bytes], bool]
     ) -> tuple[list[bytes], str]:
-        topic = f"poison-{uuid.uuid4().hex[:8]}"
-        await ensure_topics(bootstrap, [topic, dead_letter(topic)], partitions=1)
-        producer = ResilientProducer(bootstrap)
-        producer.start()
-        await producer.wait_ready(20)
+        topic, producer = await _topic_and_producer(bootstrap, "poison")
         for value in values:
             await producer.publish(topic, value)
         stored: list[bytes] = []
@@ -169,19 +171,10 @@ class TestPoisonIsolation:
             stored.extend(r.value or b"" for r in records)
             return []
 
-        consumer = BatchConsumer(
-            [topic],
-            bootstrap_servers=bootstrap,
-            group_id=f"g-{uuid.uuid4().hex}",
-            handler=handler,
-            producer=producer.producer,
-            retry_backoff=0.05,
-        )
+        consumer = _consumer(bootstrap, topic, handler, producer, retry_backoff=0.05)
         await consumer.start()
         try:
-            async with asyncio.timeout(60):
-                while consumer.handled < len(values):
-                    await asyncio.sleep(0.1)
+            await _until(lambda: consumer.handled >= len(values))
         finally:
             await consumer.stop()
             await producer.stop()
@@ -219,12 +212,9 @@ async def _end_offset(bootstrap: str, topic: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
+        await consumer.topics()  # loads the topic's metadata
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            await consumer.topics()
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
-            ]
+        assert partitions, f"{topic} has no partitions"
         ends = await consumer.end_offsets(partitions)
         return sum(ends.values())
     finally:
