@@ -21,9 +21,8 @@ from shared.testing.fuzz import (
     FUZZ_SETTINGS,
     LoopBridge,
     ReusedSocket,
-    close_code_after,
+    assert_huge_frames_close_1009,
     frames,
-    huge_frames,
     requests,
 )
 from shared.testing.server import serve
@@ -80,14 +79,7 @@ async def test_huge_frames_close_1009_and_the_server_serves_on(
     fuzz_url: str, alice: Person
 ) -> None:
     url = ws_url(fuzz_url, "/ws", alice.token)
-    bridge = LoopBridge(asyncio.get_running_loop())
-
-    @settings(FUZZ_SETTINGS, max_examples=6)
-    @given(frame=huge_frames(LIMIT))
-    def closes(frame: str | bytes) -> None:
-        assert bridge.run(close_code_after(url, frame)) == 1009
-
-    await asyncio.to_thread(closes)
+    await assert_huge_frames_close_1009(url, LIMIT)
     socket = ReusedSocket(url)
     assert await socket.exchange('{"action": "help"}', "after") != []
     await socket.close()

@@ -18,9 +18,8 @@ from shared.testing.fuzz import (
     FUZZ_SETTINGS,
     LoopBridge,
     ReusedSocket,
-    close_code_after,
+    assert_huge_frames_close_1009,
     frames,
-    huge_frames,
     requests,
 )
 from tests.conftest import SettingsFactory
@@ -64,14 +63,7 @@ async def orders_url(make_settings: SettingsFactory) -> AsyncIterator[str]:
 
 async def test_huge_frames_close_1009_and_the_server_serves_on(orders_url: str) -> None:
     url = orders_url.replace("http://", "ws://", 1) + "/ws/orders"
-    bridge = LoopBridge(asyncio.get_running_loop())
-
-    @settings(FUZZ_SETTINGS, max_examples=6)
-    @given(frame=huge_frames(LIMIT))
-    def closes(frame: str | bytes) -> None:
-        assert bridge.run(close_code_after(url, frame)) == 1009
-
-    await asyncio.to_thread(closes)
+    await assert_huge_frames_close_1009(url, LIMIT)
     socket = ReusedSocket(url)
     assert await socket.exchange('{"action": "ping"}', "after") == [{"type": "pong"}]
     await socket.close()

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -184,6 +184,18 @@ def huge_frames(limit: int) -> st.SearchStrategy[str | bytes]:
     """Text or binary frames from just over ``limit`` bytes to 16 times it."""
     sizes = st.integers(min_value=limit + 1, max_value=limit * 16)
     return st.one_of(sizes.map(lambda n: "x" * n), sizes.map(lambda n: b"\x00" * n))
+
+
+async def assert_huge_frames_close_1009(url: str, limit: int) -> None:
+    """Frames over ``limit`` (text or binary) each get close 1009 from the server."""
+    bridge = LoopBridge(asyncio.get_running_loop())
+
+    @settings(FUZZ_SETTINGS, max_examples=6)
+    @given(frame=huge_frames(limit))
+    def closes(frame: str | bytes) -> None:
+        assert bridge.run(close_code_after(url, frame)) == 1009
+
+    await asyncio.to_thread(closes)
 
 
 async def close_code_after(url: str, frame: str | bytes, timeout: float = 30) -> int | None:
