@@ -54,6 +54,9 @@ class Settings(ServiceSettings):
     presence_ttl: float = Field(default=60.0, gt=0)
     frames_per_second: float = Field(default=5.0, gt=0)
     frame_burst: float = Field(default=20.0, ge=1)
+    # A socket is dropped as a slow client once this many bytes wait to be sent to it,
+    # or this many pushes wait for an earlier one.
+    send_buffer_bytes: int = Field(default=128 * 1024, ge=1024)
     send_queue_size: int = Field(default=256, ge=1)
     close_timeout: float = Field(default=2.0, gt=0)
     ws_ping_interval: float = Field(default=25.0, gt=0)
@@ -61,6 +64,11 @@ class Settings(ServiceSettings):
     ws_max_size: int = Field(default=64 * 1024, ge=1024)
     allowed_origins: list[str] = Field(default_factory=list)
     catchup_limit: int = Field(default=500, ge=1)
+
+    # How often what survived the young collections is frozen out of the cyclic garbage
+    # collector (see shared.heap): full collections over every open socket's objects
+    # would stall the event loop. 0: never; the collector runs as Python sets it.
+    gc_freeze_interval: float = Field(default=1.0, ge=0)
 
     # Inbox retention: older notifications are deleted (``?since=`` one of them reports
     # ``complete: false``).

@@ -7,10 +7,9 @@ import json
 from typing import Any, cast
 from uuid import UUID, uuid4
 
-from starlette.websockets import WebSocket
-
 from notify_ws_service.fanout.push import Push
-from notify_ws_service.ws.connection import Connection
+from notify_ws_service.ws.connection import Connection, Start
+from notify_ws_service.ws.wire import TextFrame
 from shared.db import utcnow
 
 
@@ -30,27 +29,53 @@ class Inbox:
         return [self.stored[p] for p in sorted(self.stored) if after < p < before]
 
 
+class FakeWire:
+    """Records what a connection writes; each frame leaves ``stuck`` bytes unsent."""
+
+    def __init__(self, stuck: int = 0) -> None:
+        self.frames: list[TextFrame] = []
+        self.read = 0
+        self.stuck = stuck
+        self.unsent = 0
+        self.closed: tuple[int, str] | None = None
+
+    def write(self, frame: TextFrame) -> int:
+        self.frames.append(frame)
+        self.unsent += self.stuck
+        return self.unsent
+
+    def close(self, code: int, reason: str, *, timeout: float) -> None:
+        self.closed = (code, reason)
+
+
 def connection(
-    queue_size: int = 10, inbox: Inbox | None = None, user_id: UUID | None = None
+    *,
+    max_waiting: int = 10,
+    max_buffer: int = 1000,
+    inbox: Inbox | None = None,
+    user_id: UUID | None = None,
+    wire: FakeWire | None = None,
 ) -> Connection:
     user_id = user_id or uuid4()
     fill = (inbox or Inbox(user_id, range(0))).between
     return Connection(
-        cast(WebSocket, object()),
+        wire or FakeWire(),
         user_id=user_id,
         version=2,
-        queue_size=queue_size,
+        max_buffer=max_buffer,
+        max_waiting=max_waiting,
         fill=fill,
         fill_limit=100,
+        close_timeout=1.0,
     )
 
 
 def drain(conn: Connection) -> list[Any]:
-    frames = []
-    while conn.queued:
-        frame = json.loads(conn._queue.get_nowait())
-        frames.append(frame.get("body", frame.get("type")))
-    return frames
+    """The bodies (or types) of the frames written since the last drain."""
+    wire = cast(FakeWire, conn._wire)
+    frames = [json.loads(f.payload) for f in wire.frames[wire.read :]]
+    wire.read = len(wire.frames)
+    return [frame.get("body", frame.get("type")) for frame in frames]
 
 
 async def settle() -> None:
@@ -63,7 +88,7 @@ class TestOrder:
         user = uuid4()
         inbox = Inbox(user, range(1, 4))
         conn = connection(inbox=inbox, user_id=user)
-        conn.start(last=1)
+        conn.open(Start(last=1))
         conn.offer(inbox.stored[3])
         assert drain(conn) == []
         await settle()
@@ -76,7 +101,7 @@ class TestOrder:
         user = uuid4()
         inbox = Inbox(user, range(1, 4))
         conn = connection(inbox=inbox, user_id=user)
-        conn.start(last=1)
+        conn.open(Start(last=1))
         conn.offer(inbox.stored[3])
         conn.offer(inbox.stored[2])
         assert drain(conn) == ["2", "3"]
@@ -88,7 +113,7 @@ class TestOrder:
         inbox = Inbox(user, range(1, 6))
         del inbox.stored[2], inbox.stored[3]  # retention deleted them
         conn = connection(inbox=inbox, user_id=user)
-        conn.start(last=1)
+        conn.open(Start(last=1))
         conn.offer(inbox.stored[5])
         await settle()
         assert drain(conn) == ["4", "5"]
@@ -102,12 +127,12 @@ class TestOrder:
         for position in (6, 4, 5):
             conn.offer(push(conn.user_id, position))
         assert drain(conn) == []
-        conn.start(last=4)
+        conn.open(Start(last=4))
         assert drain(conn) == ["5", "6"]
 
     async def test_without_a_known_start_the_first_push_is_the_start(self) -> None:
         conn = connection()
-        conn.start(last=None)
+        conn.open(Start(last=None))
         conn.offer(push(conn.user_id, 7))
         conn.offer(push(conn.user_id, 8))
         conn.offer(push(conn.user_id, 7))
@@ -119,7 +144,7 @@ class TestOrder:
 
         conn = connection()
         conn._order._fill = broken
-        conn.start(last=0)
+        conn.open(Start(last=0))
         conn.offer(push(conn.user_id, 2))
         await settle()
         assert conn.close_request is not None
@@ -133,34 +158,58 @@ class TestCatchUp:
         conn.offer(push(conn.user_id, 5, "again"))
         conn.offer(push(conn.user_id, 6, "again"))
         conn.offer(push(conn.user_id, 7, "live"))
-        conn.start(last=6, replay=[push(conn.user_id, 6, "missed")], recovered=True)
+        conn.open(Start(last=6, replay=[push(conn.user_id, 6, "missed")], recovered=True))
         assert drain(conn) == ["missed", "recovered", "live"]
 
 
 class TestBounds:
-    async def test_a_full_queue_closes_the_socket_and_frees_the_frames(self) -> None:
-        conn = connection(queue_size=3)
-        conn.start(last=0)
+    async def test_a_client_that_does_not_read_is_closed_and_sent_nothing_more(self) -> None:
+        wire = FakeWire(stuck=400)
+        conn = connection(max_buffer=1000, wire=wire)
+        conn.open(Start(last=0))
         for n in range(1, 5):
             conn.offer(push(conn.user_id, n))
-        assert conn.closing.is_set()
         assert conn.close_request is not None
         assert conn.close_request.code == 1008
-        assert conn.queued == 0
+        assert wire.closed == (1008, "send queue full")
+        assert len(wire.frames) == 3
         conn.offer(push(conn.user_id, 5))
-        assert conn.queued == 0
+        assert len(wire.frames) == 3
 
     async def test_too_many_pushes_waiting_on_a_gap_close_the_socket(self) -> None:
-        conn = connection(queue_size=3)
-        conn.start(last=0)
+        conn = connection(max_waiting=3)
+        conn.open(Start(last=0))
         for n in range(2, 6):
             conn.offer(push(conn.user_id, n))
         assert conn.close_request is not None
         assert conn.close_request.code == 1008
 
+    async def test_a_close_asked_for_before_the_socket_opened_is_sent_when_it_opens(
+        self,
+    ) -> None:
+        wire = FakeWire()
+        conn = connection(wire=wire)
+        conn.close(1013, "try again later")
+        assert wire.closed is None
+        conn.open(Start(last=0))
+        assert wire.closed == (1013, "try again later")
+        conn.offer(push(conn.user_id, 1))
+        assert wire.frames == []
+
+
+class TestFrames:
     async def test_the_seed_frame_is_exactly_title_and_body(self) -> None:
         conn = connection()
         conn.version = 1
-        conn.start(last=0)
+        conn.open(Start(last=0))
         conn.offer(push(conn.user_id, 1, "b"))
-        assert conn._queue.get_nowait() == '{"title": "t", "body": "b"}'
+        [frame] = cast(FakeWire, conn._wire).frames
+        assert frame.payload == b'{"title": "t", "body": "b"}'
+
+    def test_a_frame_is_encoded_once_as_an_unmasked_text_frame(self) -> None:
+        notification = push(uuid4(), 1, "é" * 100)
+        frame = notification.frame(2)
+        assert notification.frame(2) is frame
+        assert frame.encoded[:4] == bytes([0x81, 126]) + len(frame.payload).to_bytes(2, "big")
+        assert frame.encoded[4:] == frame.payload
+        assert json.loads(frame.payload)["body"] == "é" * 100

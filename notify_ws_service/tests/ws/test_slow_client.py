@@ -1,4 +1,5 @@
-"""A socket that never reads is dropped when its queue is full; the others keep going."""
+"""A socket that never reads is dropped when its send buffer is full; the others keep
+going."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class TestSlowClient:
         producer: AIOKafkaProducer,
     ) -> None:
         user = await register_and_login(auth_service_url)
-        settings = make_settings(send_queue_size=4 * CHUNK, close_timeout=0.5)
+        settings = make_settings(send_buffer_bytes=4 * CHUNK * len(BODY), close_timeout=0.5)
         before = dropped()
         topic, key = settings.notification_topic, str(user.id).encode()
         async with (
@@ -65,7 +66,7 @@ class TestSlowClient:
                     await asyncio.sleep(0.1)
             registry = gateway.gateway.registry
             assert [c.id for c in registry.connections()] != []
-            assert all(c.queued <= settings.send_queue_size for c in registry.connections())
+            assert all(c.buffered <= settings.send_buffer_bytes for c in registry.connections())
             assert len(list(registry.connections())) == 1
 
             received = 0

@@ -1,7 +1,7 @@
 """A notification on its way to sockets, and its two frame encodings.
 
-Each frame is encoded once per instance and the same string is enqueued on every
-socket that gets it.
+Each frame is encoded once per instance, down to the WebSocket frame's bytes, and the
+same bytes are written to every socket that gets it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from uuid import UUID
 
 from notify_ws_service.database import as_utc
 from notify_ws_service.models import Notification
+from notify_ws_service.ws.wire import TextFrame
 
 
 @dataclass(frozen=True)
@@ -41,17 +42,19 @@ class Push:
         )
 
     @cached_property
-    def seed_frame(self) -> str:
+    def _seed_frame(self) -> TextFrame:
         """Exactly seed 004's frame."""
-        return json.dumps({"title": self.title, "body": self.body}, ensure_ascii=False)
+        return TextFrame.of(
+            json.dumps({"title": self.title, "body": self.body}, ensure_ascii=False)
+        )
 
     @cached_property
-    def envelope_frame(self) -> str:
+    def _envelope_frame(self) -> TextFrame:
         """``?v=2``: the seed's fields plus id, type and created_at."""
-        return json.dumps(self._envelope(), ensure_ascii=False)
+        return TextFrame.of(json.dumps(self._envelope(), ensure_ascii=False))
 
-    def frame(self, version: int) -> str:
-        return self.envelope_frame if version >= 2 else self.seed_frame
+    def frame(self, version: int) -> TextFrame:
+        return self._envelope_frame if version >= 2 else self._seed_frame
 
     def _envelope(self) -> dict[str, Any]:
         return {

@@ -1,23 +1,32 @@
-"""One socket: a bounded send queue drained by its own writer task.
+"""One socket: its user's pushes in inbox order, written straight to its wire.
 
-Fan-out only enqueues an already encoded frame and never waits: a client that stops
-reading fills its queue and is dropped, and never slows anyone else down.
+Fan-out never waits: a frame goes into the socket's transport buffer at once, and a
+client that stops reading lets that buffer grow past ``max_buffer`` bytes and is dropped,
+so it never slows anyone else down.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from starlette.websockets import WebSocket
-
 from notify_ws_service.fanout.push import Push, recovered_frame
 from notify_ws_service.metrics import DELIVERED, DROPPED
 from notify_ws_service.ws.ordering import Fill, InOrder
+from notify_ws_service.ws.wire import TextFrame, Wire
 from shared.ws.close_codes import CloseCode
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a socket starts: after position ``last`` (None: after the first push to
+    arrive), with the ``?since=`` replay and whether it was complete, if asked for."""
+
+    last: int | None
+    replay: Sequence[Push] = ()
+    recovered: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -29,20 +38,25 @@ class CloseRequest:
 class Connection:
     def __init__(
         self,
-        websocket: WebSocket,
+        wire: Wire,
         *,
         user_id: UUID,
         version: int,
-        queue_size: int,
+        max_buffer: int,
+        max_waiting: int,
         fill: Fill,
         fill_limit: int,
+        close_timeout: float,
     ) -> None:
         self.id = uuid.uuid4().hex
-        self.websocket = websocket
         self.user_id = user_id
         self.version = version
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
-        # Pushes wait in here until :meth:`start`, so ``?since=`` catch-up goes first.
+        self._wire = wire
+        self._max_buffer = max_buffer
+        self._close_timeout = close_timeout
+        self.buffered = 0
+        self._open = False
+        # Pushes wait in here until :meth:`open`, so ``?since=`` catch-up goes first.
         self._order = InOrder(
             send=self._send,
             fill=fill,
@@ -53,60 +67,54 @@ class Connection:
             overflowed=lambda: self.close(
                 CloseCode.POLICY_VIOLATION, "send queue full", dropped="slow"
             ),
-            max_ahead=queue_size,
+            max_ahead=max_waiting,
         )
         self.close_request: CloseRequest | None = None
-        self.closing = asyncio.Event()
+
+    @property
+    def closing(self) -> bool:
+        return self.close_request is not None
 
     def offer(self, push: Push) -> None:
         """Take a push of this socket's user; never blocks. Sent in inbox order, once."""
-        if not self.closing.is_set():
+        if self.close_request is None:
             self._order.offer(push)
 
-    def start(
-        self, *, last: int | None, replay: Sequence[Push] = (), recovered: bool | None = None
-    ) -> None:
-        """Send the ``?since=`` replay and its ``recovered`` frame, if any, then every
-        push after position ``last`` (None: after the first push to arrive)."""
-        for push in replay:
+    def open(self, start: Start) -> None:
+        """Once accepted: send the replay and its ``recovered`` frame, if any, then every
+        push after ``start.last``. A close asked for before this is sent now instead."""
+        self._open = True
+        if self.close_request is not None:
+            request = self.close_request
+            self._wire.close(request.code, request.reason, timeout=self._close_timeout)
+            return
+        for push in start.replay:
             self._send(push)
-        if recovered is not None:
-            self._enqueue(recovered_frame(complete=recovered))
-        self._order.start(last)
+        if start.recovered is not None:
+            self.send_control(recovered_frame(complete=start.recovered))
+        self._order.start(start.last)
 
     def _send(self, push: Push) -> None:
-        self._enqueue(push.frame(self.version))
+        self._write(push.frame(self.version))
 
-    def _enqueue(self, frame: str) -> None:
-        if self.closing.is_set():
+    def _write(self, frame: TextFrame) -> None:
+        if self.close_request is not None:
             return
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        self.buffered = self._wire.write(frame)
+        DELIVERED.inc()
+        if self.buffered > self._max_buffer:
             self.close(CloseCode.POLICY_VIOLATION, "send queue full", dropped="slow")
 
-    def send_control(self, frame: str) -> None:
-        """A reply to the client (errors, acks) through the same ordered queue."""
-        self._enqueue(frame)
+    def send_control(self, text: str) -> None:
+        """A reply to the client (errors, acks), in order with the pushes."""
+        self._write(TextFrame.of(text))
 
     def close(self, code: int, reason: str, *, dropped: str | None = None) -> None:
-        if self.closing.is_set():
+        if self.close_request is not None:
             return
         if dropped is not None:
             DROPPED.labels(dropped).inc()
         self.close_request = CloseRequest(code, reason)
-        self.closing.set()
         self._order.stop()
-        # Free the frames at once: a dropped client's backlog is never sent.
-        while not self._queue.empty():
-            self._queue.get_nowait()
-
-    async def write_forever(self) -> None:
-        while True:
-            frame = await self._queue.get()
-            await self.websocket.send_text(frame)
-            DELIVERED.inc()
-
-    @property
-    def queued(self) -> int:
-        return self._queue.qsize()
+        if self._open:
+            self._wire.close(code, reason, timeout=self._close_timeout)

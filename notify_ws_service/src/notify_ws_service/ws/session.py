@@ -4,30 +4,29 @@ Handshake: Origin check and the instance's connection limit (HTTP 403 / 503), th
 token against auth_service (close 4401, or 1013 when auth_service cannot be asked), then
 the user's socket cap (close 4429), then the subscription to the user's channel and the
 read of where the client is in its inbox (``?since=`` catch-up). Only then is the socket
-accepted and anything sent. While open: a writer
-drains the socket's queue, a reader handles the client's frames, a watcher closes the
-socket at its token's expiry (after a grace) and re-checks revocation periodically.
+accepted and anything sent. While open, the socket's one task reads the client's
+frames; pushes are written by whoever delivers them (:mod:`.connection`), and a timer
+watches the token (:mod:`.token_watch`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import json
-import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from notify_ws_service.auth.verifier import AuthUnavailable, Identity, InvalidToken
+from notify_ws_service.auth.verifier import AuthUnavailable, InvalidToken
 from notify_ws_service.errors import NotificationNotFound
 from notify_ws_service.inbox import service
 from notify_ws_service.metrics import REJECTED_HANDSHAKES
-from notify_ws_service.ws.connection import Connection
+from notify_ws_service.ws.connection import Connection, Start
+from notify_ws_service.ws.token_watch import TokenState, TokenWatch
+from notify_ws_service.ws.wire import Wire, wire_of
 from shared.db import session_scope
 from shared.errors import error_body
 from shared.logging import get_logger
@@ -41,15 +40,15 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-@dataclass
-class TokenState:
-    token: str
-    identity: Identity
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-
 async def run_socket(gateway: Gateway, websocket: WebSocket) -> None:
     settings = gateway.settings
+    wire = wire_of(websocket)
+    if wire is None:
+        log.error("ws.no_wire", detail="serve the gateway with `python -m notify_ws_service serve`")
+        await websocket.send_denial_response(
+            JSONResponse(error_body("InternalError", "not served by the gateway's server"), 500)
+        )
+        return
     origin = websocket.headers.get("origin")
     if settings.allowed_origins and origin is not None and origin not in settings.allowed_origins:
         REJECTED_HANDSHAKES.labels("origin").inc()
@@ -68,7 +67,7 @@ async def run_socket(gateway: Gateway, websocket: WebSocket) -> None:
         )
         return
     try:
-        await _handshake(gateway, websocket)
+        await _handshake(gateway, websocket, wire)
     finally:
         gateway.registry.release()
 
@@ -80,7 +79,7 @@ async def _refuse(websocket: WebSocket, code: int, reason: str, metric: str) -> 
     await websocket.close(code, reason[:120])
 
 
-async def _handshake(gateway: Gateway, websocket: WebSocket) -> None:
+async def _handshake(gateway: Gateway, websocket: WebSocket, wire: Wire) -> None:
     params = websocket.query_params
     version_text = params.get("v", "1")
     if version_text not in ("1", "2"):
@@ -107,13 +106,16 @@ async def _handshake(gateway: Gateway, websocket: WebSocket) -> None:
             websocket, CloseCode.TRY_AGAIN_LATER, "auth unavailable, try again later", "auth_down"
         )
         return
+    settings = gateway.settings
     connection = Connection(
-        websocket,
+        wire,
         user_id=identity.user_id,
         version=int(version_text),
-        queue_size=gateway.settings.send_queue_size,
+        max_buffer=settings.send_buffer_bytes,
+        max_waiting=settings.send_queue_size,
         fill=functools.partial(gateway.inbox_reads.between, identity.user_id),
         fill_limit=gateway.inbox_reads.limit,
+        close_timeout=settings.close_timeout,
     )
     try:
         admitted = await gateway.presence.acquire(identity.user_id, connection.id)
@@ -127,108 +129,101 @@ async def _handshake(gateway: Gateway, websocket: WebSocket) -> None:
         )
         return
     try:
-        await _serve(gateway, connection, TokenState(token, identity), since)
+        await _serve(gateway, websocket, connection, TokenState(token, identity), since)
     finally:
         with contextlib.suppress(Exception):
             await gateway.presence.release(identity.user_id, connection.id)
 
 
 async def _serve(
-    gateway: Gateway, connection: Connection, state: TokenState, since: UUID | None
+    gateway: Gateway,
+    websocket: WebSocket,
+    connection: Connection,
+    state: TokenState,
+    since: UUID | None,
 ) -> None:
     user_id = connection.user_id
     gateway.registry.add(connection)
-    tasks: list[asyncio.Task[Any]] = []
-    subscribed = False
     try:
         try:
             await gateway.subscriptions.acquire(user_id)
-            subscribed = True
         except Exception as exc:
             # Redis is unreachable: this socket would miss what other instances consume.
             log.warning("ws.subscribe_failed", user_id=str(user_id), error=repr(exc))
-            connection.close(CloseCode.TRY_AGAIN_LATER, "try again later")
+            await _refuse(websocket, CloseCode.TRY_AGAIN_LATER, "try again later", "bus_down")
+            return
         try:
-            if subscribed:
-                await _start(gateway, connection, since)
+            start = await _where_to_start(gateway, connection, since)
             # Open only now: a client that sees the socket open gets everything stored
             # from then on.
-            await connection.websocket.accept()
-            if not connection.closing.is_set():
+            await websocket.accept()
+            connection.open(start)
+            if not connection.closing:
                 log.info("ws.connected", user_id=str(user_id), connection=connection.id)
-                tasks = [
-                    asyncio.create_task(connection.write_forever()),
-                    asyncio.create_task(_read(gateway, connection, state)),
-                    asyncio.create_task(_watch(gateway, connection, state)),
-                    asyncio.create_task(connection.closing.wait()),
-                ]
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                watch = TokenWatch(
+                    connection,
+                    state,
+                    gateway.verifier,
+                    revalidate_interval=gateway.settings.revalidate_interval,
+                    expiry_grace=gateway.settings.expiry_grace,
+                )
+                try:
+                    await _read(gateway, websocket, connection, watch)
+                finally:
+                    watch.stop()
         finally:
-            if subscribed:
-                await gateway.subscriptions.release(user_id)
+            await gateway.subscriptions.release(user_id)
     finally:
         gateway.registry.remove(connection)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    await _close(gateway, connection)
+    request = connection.close_request
+    if request is not None:
+        log.info(
+            "ws.closing",
+            user_id=str(user_id),
+            connection=connection.id,
+            code=int(request.code),
+            reason=request.reason,
+        )
+    log.info("ws.disconnected", user_id=str(user_id), connection=connection.id)
 
 
-async def _start(gateway: Gateway, connection: Connection, since: UUID | None) -> None:
-    """Find where the client is in its inbox. Subscribed already: pushes published from
-    now on wait in the connection until it knows which of them to send."""
+async def _where_to_start(gateway: Gateway, connection: Connection, since: UUID | None) -> Start:
+    """Where the client is in its inbox. Subscribed already: pushes published from now
+    on wait in the connection until it opens."""
     user_id = connection.user_id
     if since is None:
         try:
-            last = await gateway.inbox_reads.last_position(user_id)
+            return Start(last=await gateway.inbox_reads.last_position(user_id))
         except Exception as exc:
             # Without the inbox the first push to arrive is where the socket starts.
             log.warning("ws.start_unknown", user_id=str(user_id), error=repr(exc))
-            last = None
-        connection.start(last=last)
-        return
+            return Start(last=None)
     try:
         caught_up = await gateway.inbox_reads.catch_up(user_id, since)
     except Exception as exc:
         log.warning("ws.catch_up_failed", user_id=str(user_id), error=repr(exc))
         connection.close(CloseCode.TRY_AGAIN_LATER, "catch-up failed, try again later")
-        return
-    connection.start(last=caught_up.last, replay=caught_up.missed, recovered=caught_up.complete)
-
-
-async def _close(gateway: Gateway, connection: Connection) -> None:
-    request = connection.close_request
-    if request is not None:
-        log.info(
-            "ws.closing",
-            user_id=str(connection.user_id),
-            connection=connection.id,
-            code=int(request.code),
-            reason=request.reason,
-        )
-        # A client that stopped reading may never take the close frame: do not wait on it.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(
-                connection.websocket.close(request.code, request.reason),
-                gateway.settings.close_timeout,
-            )
-    log.info("ws.disconnected", user_id=str(connection.user_id), connection=connection.id)
+        return Start(last=None)
+    return Start(last=caught_up.last, replay=caught_up.missed, recovered=caught_up.complete)
 
 
 def _error(error: str, detail: str = "") -> str:
     return json.dumps({"type": "error", "error": error, "detail": detail})
 
 
-async def _read(gateway: Gateway, connection: Connection, state: TokenState) -> None:
+async def _read(
+    gateway: Gateway, websocket: WebSocket, connection: Connection, watch: TokenWatch
+) -> None:
+    """Until the client or the server closes: a close from the server (a slow client
+    dropped, an expired token) ends the wait here too."""
     settings = gateway.settings
     bucket = TokenBucket(settings.frames_per_second, settings.frame_burst)
-    websocket = connection.websocket
     while True:
         try:
             message = await websocket.receive()
         except (WebSocketDisconnect, RuntimeError):
             return
-        if message["type"] == "websocket.disconnect":
+        if message["type"] == "websocket.disconnect" or connection.closing:
             return
         if not bucket.take():
             connection.close(CloseCode.TOO_MANY_REQUESTS, "too many frames")
@@ -245,17 +240,17 @@ async def _read(gateway: Gateway, connection: Connection, state: TokenState) -> 
         if not isinstance(frame, dict):
             connection.send_control(_error("invalid_frame", "a JSON object is expected"))
             continue
-        await _handle_frame(gateway, connection, state, frame)
+        await _handle_frame(gateway, connection, watch, frame)
 
 
 async def _handle_frame(
-    gateway: Gateway, connection: Connection, state: TokenState, frame: dict[str, Any]
+    gateway: Gateway, connection: Connection, watch: TokenWatch, frame: dict[str, Any]
 ) -> None:
     kind = frame.get("type")
     if kind == "ping":
         connection.send_control(json.dumps({"type": "pong"}))
     elif kind == "refresh":
-        await _refresh(gateway, connection, state, frame.get("token"))
+        await _refresh(gateway, connection, watch, frame.get("token"))
     elif kind in ("ack", "read"):
         try:
             message_id = UUID(str(frame.get("id")))
@@ -281,7 +276,7 @@ async def _handle_frame(
 
 
 async def _refresh(
-    gateway: Gateway, connection: Connection, state: TokenState, token: object
+    gateway: Gateway, connection: Connection, watch: TokenWatch, token: object
 ) -> None:
     if not isinstance(token, str) or not token:
         connection.send_control(_error("invalid_token", "token is required"))
@@ -297,36 +292,5 @@ async def _refresh(
     if identity.user_id != connection.user_id:
         connection.send_control(_error("invalid_token", "the token is another user's"))
         return
-    state.token, state.identity = token, identity
-    state.changed.set()
+    watch.refreshed(token, identity)
     connection.send_control(json.dumps({"type": "refreshed", "exp": identity.exp}))
-
-
-async def _watch(gateway: Gateway, connection: Connection, state: TokenState) -> None:
-    """Close at expiry plus grace unless refreshed; re-check revocation meanwhile."""
-    settings = gateway.settings
-    next_check = time.time() + settings.revalidate_interval
-    while True:
-        deadline = state.identity.exp + settings.expiry_grace
-        wake = min(deadline, next_check)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.changed.wait(), max(0.0, wake - time.time()))
-        if state.changed.is_set():
-            state.changed.clear()
-            continue
-        now = time.time()
-        if now >= state.identity.exp + settings.expiry_grace:
-            connection.close(CloseCode.UNAUTHORIZED, "token expired")
-            return
-        if now < next_check:
-            continue
-        next_check = now + settings.revalidate_interval
-        if now >= state.identity.exp:
-            continue  # in the grace period: only a refresh helps now
-        try:
-            await gateway.verifier.verify(state.token)
-        except InvalidToken as exc:
-            connection.close(CloseCode.UNAUTHORIZED, str(exc))
-            return
-        except AuthUnavailable:
-            log.warning("ws.revalidation_skipped", connection=connection.id)
