@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from alembic import command
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notify_ws_service.__main__ import alembic_config
 from notify_ws_service.fanout.push import Push
 from notify_ws_service.inbox import service
 from notify_ws_service.ingest.records import NewNotification
@@ -44,6 +48,23 @@ async def instances(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def inbox(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The pool of one instance, on each database the gateway runs on."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("database_url")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path}/notify.db"
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    engine = create_engine(url)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 def new(user_id: UUID, body: str = "b") -> NewNotification:
@@ -127,12 +148,92 @@ class TestStore:
         assert [(r.message_id, r.position) for r in stored.new] == [(then.message_id, 2)]
         assert await cursor(instances[0], user) == 2
 
+    async def test_a_batch_mixing_stored_and_new_records_numbers_the_new_ones_on(
+        self, inbox: async_sessionmaker[AsyncSession]
+    ) -> None:
+        alice, bob, carol = uuid4(), uuid4(), uuid4()
+        first = [new(alice), new(bob), new(alice)]
+        await _store(inbox, first)
+        batch = [new(bob), first[0], new(alice), new(carol), first[1], new(alice), new(bob)]
+        async with session_scope(inbox) as session:
+            stored = await service.store(session, batch)
+        assert [(p.message_id, p.user_id, p.position) for p in stored.new] == [
+            (batch[0].message_id, bob, 2),
+            (batch[2].message_id, alice, 3),
+            (batch[3].message_id, carol, 1),
+            (batch[5].message_id, alice, 4),
+            (batch[6].message_id, bob, 3),
+        ]
+        assert {(p.message_id, p.position) for p in stored.earlier} == {
+            (first[0].message_id, 1),
+            (first[1].message_id, 1),
+        }
+        for who, count in ((alice, 4), (bob, 3), (carol, 1)):
+            assert sorted((await positions(inbox, who)).values()) == list(range(1, count + 1))
+            assert await cursor(inbox, who) == count
+        # What is pushed is what a read of the inbox gives.
+        async with inbox() as session:
+            rows = await session.scalars(
+                select(Notification).where(
+                    Notification.message_id.in_([p.message_id for p in stored.new + stored.earlier])
+                )
+            )
+            read = {row.message_id: Push.of(row) for row in rows}
+        assert [read[p.message_id] for p in stored.new + stored.earlier] == stored.new + (
+            stored.earlier
+        )
+
+    async def test_a_record_stored_by_the_instance_it_waited_for_comes_back_as_earlier(
+        self, instances: list[async_sessionmaker[AsyncSession]]
+    ) -> None:
+        user, other = uuid4(), uuid4()
+        once = new(user)
+        # Redelivered to the other instance meanwhile: it waits on the user's cursor.
+        redelivered = [once, new(user), new(other)]
+        stored = await (await _store_while_held(instances, [once], redelivered))
+        assert [(p.message_id, p.position) for p in stored.earlier] == [(once.message_id, 1)]
+        assert [(p.message_id, p.position) for p in stored.new] == [
+            (redelivered[1].message_id, 2),
+            (redelivered[2].message_id, 1),
+        ]
+        assert await cursor(instances[0], user) == 2
+        assert await cursor(instances[0], other) == 1
+
+    async def test_a_message_id_stored_meanwhile_under_another_user_fails_the_batch(
+        self, instances: list[async_sessionmaker[AsyncSession]]
+    ) -> None:
+        user, other = uuid4(), uuid4()
+        first = instances[0]
+        item = new(other)
+        again = NewNotification(item.message_id, user, "t", "b")
+        storing = await _store_while_held(instances, [item], [new(user), again])
+        with pytest.raises(IntegrityError):
+            await storing
+        assert await positions(first, user) == {}
+        assert await cursor(first, user) is None
+        assert await positions(first, other) == {item.message_id: 1}
+
 
 async def _store(
     sessionmaker: async_sessionmaker[AsyncSession], items: list[NewNotification]
-) -> None:
+) -> service.Stored:
     async with session_scope(sessionmaker) as session:
-        await service.store(session, items)
+        return await service.store(session, items)
+
+
+async def _store_while_held(
+    instances: list[async_sessionmaker[AsyncSession]],
+    held: list[NewNotification],
+    waiting: list[NewNotification],
+) -> asyncio.Task[service.Stored]:
+    """Store ``held`` on the first instance and, before that commits, ``waiting`` on the
+    second, which waits on a lock; the second's store, going on after the commit."""
+    first, second = instances
+    async with session_scope(first) as holding:
+        await service.store(holding, held)
+        storing = asyncio.create_task(_store(second, waiting))
+        await _until_waiting_on_a_lock(first)
+    return storing
 
 
 async def _until_waiting_on_a_lock(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

@@ -38,7 +38,7 @@ async def store(gateway: Served, user_id: UUID, *bodies: str) -> list[Push]:
     items = [NewNotification(uuid4(), user_id, "t", body) for body in bodies]
     async with session_scope(gateway.gateway.sessionmaker) as session:
         stored = await service.store(session, items)
-    return [Push.of(row) for row in stored.new]
+    return stored.new
 
 
 async def bodies(ws: object, count: int) -> list[str]:

@@ -13,6 +13,8 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Row
+
 from notify_ws_service.database import as_utc
 from notify_ws_service.models import Notification
 from notify_ws_service.ws.wire import TextFrame
@@ -30,7 +32,8 @@ class Push:
     position: int
 
     @classmethod
-    def of(cls, row: Notification) -> Push:
+    def of(cls, row: Notification | Row[Any]) -> Push:
+        """From a stored notification, or a row of its columns."""
         return cls(
             message_id=row.message_id,
             user_id=row.user_id,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_ws_service.errors import NotificationNotFound
+from notify_ws_service.fanout.push import Push
 from notify_ws_service.inbox import repository
 from notify_ws_service.ingest.records import NewNotification
 from notify_ws_service.models import Notification
@@ -18,9 +20,9 @@ from shared.db import utcnow
 
 @dataclass(frozen=True)
 class Stored:
-    new: list[Notification]
+    new: list[Push]
     # Stored before (a redelivered record): not stored again.
-    earlier: list[Notification]
+    earlier: list[Push]
 
 
 async def store(session: AsyncSession, items: Sequence[NewNotification]) -> Stored:
@@ -33,21 +35,67 @@ async def store(session: AsyncSession, items: Sequence[NewNotification]) -> Stor
     every lower one is). A message_id stored meanwhile under another user fails the
     insert and the whole batch, which then comes back from Kafka.
     """
-    if not items:
-        return Stored([], [])
-    last = await repository.lock_cursors(session, (item.user_id for item in items))
-    earlier = await repository.by_message_ids(session, [item.message_id for item in items])
-    known = {row.message_id for row in earlier}
-    placed: list[tuple[NewNotification, int]] = []
+    batch: dict[UUID, NewNotification] = {}
     for item in items:
-        if item.message_id in known:
-            continue
-        known.add(item.message_id)
-        last[item.user_id] += 1
-        placed.append((item, last[item.user_id]))
-    new = await repository.insert_at(session, placed)
-    await repository.set_cursors(session, {item.user_id: last[item.user_id] for item, _ in placed})
+        batch.setdefault(item.message_id, item)
+    if not batch:
+        return Stored([], [])
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        return await _store_on_postgresql(session, list(batch.values()), now)
+    return await _store_on_sqlite(session, list(batch.values()), now)
+
+
+async def _store_on_postgresql(
+    session: AsyncSession, batch: list[NewNotification], now: datetime
+) -> Stored:
+    placed = await repository.place_on_postgresql(session, batch, now)
+    earlier = placed.earlier
+    positions = placed.positions
+    if placed.busy:
+        # Their cursors moved after the statement's snapshot was taken. This transaction
+        # holds them now, so a second statement sees all that was stored for them.
+        retried = await repository.place_on_postgresql(
+            session, [item for item in batch if item.user_id in placed.busy], now
+        )
+        if retried.busy:
+            raise RuntimeError("inbox cursors moved while locked")
+        earlier = earlier + retried.earlier
+        positions = positions | retried.positions
+    new = [
+        _stored(item, positions[item.message_id], now)
+        for item in batch
+        if item.message_id in positions
+    ]
     return Stored(new, earlier)
+
+
+async def _store_on_sqlite(
+    session: AsyncSession, batch: list[NewNotification], now: datetime
+) -> Stored:
+    last = await repository.lock_cursors(session, (item.user_id for item in batch))
+    earlier = await repository.earlier(session, [item.message_id for item in batch])
+    known = {push.message_id for push in earlier}
+    new: list[Push] = []
+    for item in batch:
+        if item.message_id not in known:
+            last[item.user_id] += 1
+            new.append(_stored(item, last[item.user_id], now))
+    await repository.insert_new(session, new)
+    await repository.set_cursors(session, {push.user_id: push.position for push in new})
+    return Stored(new, earlier)
+
+
+def _stored(item: NewNotification, position: int, now: datetime) -> Push:
+    return Push(
+        message_id=item.message_id,
+        user_id=item.user_id,
+        type=item.type,
+        created_at=now,
+        title=item.title,
+        body=item.body,
+        position=position,
+    )
 
 
 async def mark_delivered(session: AsyncSession, *, user_id: UUID, message_id: UUID) -> Notification:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notify_ws_service.fanout.bus import Bus
-from notify_ws_service.fanout.push import Push
-from notify_ws_service.inbox import repository, service
+from notify_ws_service.inbox import service
 from notify_ws_service.ingest.records import NewNotification
 from notify_ws_service.metrics import DEDUPLICATED, STORED
 from shared.db import session_scope, utcnow
@@ -42,11 +42,11 @@ class Ingestor:
         async with session_scope(self._sessionmaker) as session:
             stored = await service.store(session, unique)
         STORED.inc(len(stored.new))
-        now = utcnow()
-        pushes = [Push.of(row) for row in stored.new]
-        for row in stored.earlier:
-            if repository.stored_since(row, self._window, now):
-                pushes.append(Push.of(row))
+        recent = utcnow() - timedelta(seconds=self._window)
+        pushes = list(stored.new)
+        for push in stored.earlier:
+            if push.created_at >= recent:
+                pushes.append(push)
             else:
                 DEDUPLICATED.labels("inbox").inc()
         if stored.earlier:
