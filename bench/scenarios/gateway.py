@@ -302,6 +302,6 @@ def _slow_rows(ours: Result, baseline: Result, layout: Layout) -> list[Row]:
             ours.slow_rss_growth_mib,
             baseline.slow_rss_growth_mib,
             higher_is_better=False,
-            note="bounded: per-socket queue of NOTIFY_SEND_QUEUE_SIZE frames",
+            note="bounded: NOTIFY_SEND_BUFFER_BYTES unsent per socket",
         ),
     ]

@@ -27,7 +27,7 @@ def unfrozen() -> Iterator[None]:
 
 def test_what_survives_is_frozen_and_freed_by_refcount_still() -> None:
     kept = [Node() for _ in range(1000)]
-    heap.freeze()
+    assert heap.freeze() >= 1000
     frozen = gc.get_freeze_count()
     assert frozen >= 1000
     kept.pop()
@@ -48,12 +48,22 @@ def test_frozen_cycles_are_collected_by_a_thaw() -> None:
     assert probe() is None
 
 
-async def test_the_loop_thaws_when_the_frozen_set_doubled(monkeypatch: pytest.MonkeyPatch) -> None:
+def count_thaws(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     thaws: list[int] = []
     monkeypatch.setattr(heap, "THAW_FLOOR", 0)
     real = heap.thaw_and_collect
-    monkeypatch.setattr(heap, "thaw_and_collect", lambda: (thaws.append(1), real()))
-    task = asyncio.create_task(heap.freeze_forever(0.01))
+
+    def counted() -> int:
+        thaws.append(1)
+        return real()
+
+    monkeypatch.setattr(heap, "thaw_and_collect", counted)
+    return thaws
+
+
+async def test_the_loop_thaws_when_the_frozen_set_doubled(monkeypatch: pytest.MonkeyPatch) -> None:
+    thaws = count_thaws(monkeypatch)
+    task = asyncio.create_task(heap.freeze_forever(0.01, min_thaw_interval=0.0))
     try:
         await asyncio.sleep(0.1)
         assert len(thaws) == 1, "the first round thaws: nothing was thawed yet"
@@ -63,6 +73,22 @@ async def test_the_loop_thaws_when_the_frozen_set_doubled(monkeypatch: pytest.Mo
         assert len(grown) > 0
         await asyncio.sleep(0.1)
         assert len(thaws) == 2, "not again until it doubles again"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_no_thaw_comes_sooner_than_the_minimum_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    thaws = count_thaws(monkeypatch)
+    task = asyncio.create_task(heap.freeze_forever(0.01, min_thaw_interval=3600.0))
+    try:
+        await asyncio.sleep(0.1)
+        grown = [Node() for _ in range(2 * gc.get_freeze_count())]
+        await asyncio.sleep(0.1)
+        assert thaws == [1], "doubled, but the last thaw was too recent"
+        assert len(grown) > 0
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

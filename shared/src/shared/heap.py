@@ -6,14 +6,17 @@ gateway), stalling every socket. What a socket allocates lives as long as the so
 every ``interval`` the young generations are collected and whatever survived is frozen
 (:func:`gc.freeze`): collections then walk only what is newer. Reference counting frees
 frozen objects as usual; only garbage cycles among them wait, until the frozen set has
-doubled since the last thaw: then it is thawed and collected in full once, so that work
-stays proportional to growth, as the collector's own full collections are.
+doubled since the last thaw and ``min_thaw_interval`` has passed: then it is thawed and
+collected in full once. So a burst of new sockets (a fleet restarting) costs no full
+collection at all, and a steady server one every so often.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import math
+import time
 
 from shared.logging import get_logger
 
@@ -23,23 +26,35 @@ log = get_logger(__name__)
 THAW_FLOOR = 200_000
 
 
-def freeze() -> None:
+def freeze() -> int:
+    """Collect the young generations and freeze what survived; returns how many."""
     gc.collect(1)
+    # After that collection every survivor is in the oldest generation, and only
+    # they are: counting them costs what they are (gc.get_freeze_count walks them all).
+    survivors = len(gc.get_objects(generation=2))
     gc.freeze()
+    return survivors
 
 
-def thaw_and_collect() -> None:
+def thaw_and_collect() -> int:
+    """A full collection over everything; returns how many objects stay frozen."""
     gc.unfreeze()
     collected = gc.collect()
     gc.freeze()
-    log.info("heap.thawed", collected=collected, frozen=gc.get_freeze_count())
+    frozen = gc.get_freeze_count()
+    log.info("heap.thawed", collected=collected, frozen=frozen)
+    return frozen
 
 
-async def freeze_forever(interval: float) -> None:
-    thawed_at = 0
+async def freeze_forever(interval: float, *, min_thaw_interval: float = 600.0) -> None:
+    # Counted up as objects are frozen, never down as frozen ones are freed: a thaw
+    # may come early, never late.
+    frozen = thawed = 0
+    thawed_at = -math.inf
     while True:
-        freeze()
-        if gc.get_freeze_count() > 2 * max(thawed_at, THAW_FLOOR // 2):
-            thaw_and_collect()
-            thawed_at = gc.get_freeze_count()
+        frozen += freeze()
+        now = time.monotonic()
+        if frozen > 2 * max(thawed, THAW_FLOOR // 2) and now - thawed_at >= min_thaw_interval:
+            frozen = thawed = thaw_and_collect()
+            thawed_at = now
         await asyncio.sleep(interval)
