@@ -82,7 +82,10 @@ class Gateway:
         self.subscriptions = Subscriptions(self.bus)
         self.inbox_reads = InboxReads(self.sessionmaker, limit=settings.catchup_limit)
         self.ingestor = Ingestor(
-            self.sessionmaker, self.bus, redelivery_push_window=settings.redelivery_push_window
+            self.engine,
+            self.sessionmaker,
+            self.bus,
+            redelivery_push_window=settings.redelivery_push_window,
         )
         self.producer = ResilientProducer(
             settings.kafka_bootstrap_servers,

@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from notify_ws_service.fanout.push import Push
 from notify_ws_service.ingest.records import NewNotification
@@ -120,7 +120,7 @@ class Placed:
 
 
 async def place_on_postgresql(
-    session: AsyncSession, items: Sequence[NewNotification], now: datetime
+    session: AsyncSession | AsyncConnection, items: Sequence[NewNotification], now: datetime
 ) -> Placed:
     """Store what is not stored yet at the next positions of its users' inboxes, in
     one statement (``items`` has one item a message_id)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from notify_ws_service.errors import NotificationNotFound
 from notify_ws_service.fanout.push import Push
@@ -44,6 +44,32 @@ async def store(session: AsyncSession, items: Sequence[NewNotification]) -> Stor
     if session.get_bind().dialect.name == "postgresql":
         return await _store_on_postgresql(session, list(batch.values()), now)
     return await _store_on_sqlite(session, list(batch.values()), now)
+
+
+async def store_alone(engine: AsyncEngine, items: Sequence[NewNotification]) -> Stored | None:
+    """On PostgreSQL, :func:`store` as one statement committed on its own: no BEGIN and
+    COMMIT round trips, which cost more than the statement. None where that is not
+    enough (off PostgreSQL, or a user's cursor moved after the statement's snapshot):
+    then :func:`store` the batch in a transaction; what this stored comes back as
+    ``earlier``."""
+    if engine.dialect.name != "postgresql":
+        return None
+    batch = list({item.message_id: item for item in items}.values())
+    if not batch:
+        return Stored([], [])
+    now = utcnow()
+    async with engine.connect() as connection:
+        alone = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        placed = await repository.place_on_postgresql(alone, batch, now)
+    if placed.busy:
+        return None
+    positions = placed.positions
+    new = [
+        _stored(item, positions[item.message_id], now)
+        for item in batch
+        if item.message_id in positions
+    ]
+    return Stored(new, placed.earlier)
 
 
 async def _store_on_postgresql(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notify_ws_service.fanout.bus import Bus
 from notify_ws_service.inbox import service
@@ -20,11 +20,13 @@ log = get_logger(__name__)
 class Ingestor:
     def __init__(
         self,
+        engine: AsyncEngine,
         sessionmaker: async_sessionmaker[AsyncSession],
         bus: Bus,
         *,
         redelivery_push_window: float,
     ) -> None:
+        self._engine = engine
         self._sessionmaker = sessionmaker
         self._bus = bus
         self._window = redelivery_push_window
@@ -39,8 +41,10 @@ class Ingestor:
         unique = list({item.message_id: item for item in items}.values())
         if not unique:
             return
-        async with session_scope(self._sessionmaker) as session:
-            stored = await service.store(session, unique)
+        stored = await service.store_alone(self._engine, unique)
+        if stored is None:
+            async with session_scope(self._sessionmaker) as session:
+                stored = await service.store(session, unique)
         STORED.inc(len(stored.new))
         recent = utcnow() - timedelta(seconds=self._window)
         pushes = list(stored.new)
