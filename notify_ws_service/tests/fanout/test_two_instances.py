@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
 
 from shared.devbroker import free_port
 from shared.testing.auth_service import register_and_login
@@ -21,6 +22,10 @@ from tests.support import (
 )
 
 
+def deduplicated() -> float:
+    return REGISTRY.get_sample_value("notify_deduplicated_total", {"where": "connection"}) or 0.0
+
+
 class TestTwoInstances:
     async def test_every_notification_reaches_both_instances_sockets_once(
         self,
@@ -32,6 +37,7 @@ class TestTwoInstances:
         user = await register_and_login(auth_service_url)
         other = await register_and_login(auth_service_url)
         settings = make_settings(redis_url=redis_url)
+        before = deduplicated()
         async with (
             serve_gateway(settings) as first,
             serve_gateway(settings) as second,
@@ -56,6 +62,9 @@ class TestTwoInstances:
             # One group for the fleet: each record was consumed by exactly one instance.
             handled = [c.handled for g in (first, second) for c in g.gateway.consumers]
             assert sum(handled) == len(sent)
+            # The consuming instance delivered to its own socket directly and skipped its
+            # own copy from Redis: no socket was offered a notification twice.
+            assert deduplicated() == before
 
     async def test_the_socket_cap_holds_across_instances(
         self, auth_service_url: str, redis_url: str, make_settings: SettingsFactory

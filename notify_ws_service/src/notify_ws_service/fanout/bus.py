@@ -1,7 +1,9 @@
 """Fan-out: a notification reaches the user's sockets on every gateway instance.
 
 With Redis, each instance subscribes to ``<prefix>user:<id>`` for the users connected
-to it and the consumer publishes there; without Redis, delivery stays in-process.
+to it and the consumer publishes there; without Redis, delivery stays in-process. The
+publishing instance delivers to its own sockets at once, and skips its own messages when
+they come back from Redis (each starts with the id of the instance that sent it).
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ class RedisBus:
         self._registry = registry
         self._prefix = prefix
         self._pubsub: PubSub = redis.pubsub()
+        self._origin = uuid4().hex.encode()
         # Keeps the pub/sub connection subscribed to something even with no user here.
-        self._home = f"{prefix}instance:{uuid4().hex}"
+        self._home = f"{prefix}instance:{self._origin.decode()}"
         self._confirmations: dict[str, deque[asyncio.Future[None]]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -82,9 +85,11 @@ class RedisBus:
     async def publish(self, pushes: Sequence[Push]) -> None:
         if not pushes:
             return
+        for push in pushes:
+            self._registry.deliver(push)
         async with self._redis.pipeline(transaction=False) as pipe:
             for push in pushes:
-                pipe.publish(self.channel(push.user_id), push.encode())
+                pipe.publish(self.channel(push.user_id), self._origin + b" " + push.encode())
             await pipe.execute()
 
     async def subscribe(self, user_id: UUID) -> None:
@@ -144,10 +149,13 @@ class RedisBus:
         if kind != "message":
             return
         data = message.get("data")
-        if not isinstance(data, bytes | str):
+        if not isinstance(data, bytes):
+            return
+        origin, _, body = data.partition(b" ")
+        if origin == self._origin:
             return
         try:
-            push = Push.decode(data)
+            push = Push.decode(body)
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("bus.bad_message", channel=channel, error=repr(exc))
             return
