@@ -19,21 +19,27 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-# KEYS[1] the user's set; ARGV: socket id, cap, lease seconds. Server time, so instance
-# clocks do not matter. A socket already present only renews its lease.
+# KEYS[1] the user's set; ARGV: cap, lease seconds, socket ids. Server time, so instance
+# clocks do not matter. A socket already present only renews its lease; returns how many
+# sockets were admitted or renewed (in order: the first refused ends it).
 _ACQUIRE = """
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local cap, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-    return 0
+local held = 0
+for i = 3, #ARGV do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) and redis.call('ZCARD', KEYS[1]) >= cap then
+    break
   end
+  redis.call('ZADD', KEYS[1], t + lease, ARGV[i])
+  held = held + 1
 end
-redis.call('ZADD', KEYS[1], t + tonumber(ARGV[3]), ARGV[1])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
-return 1
+redis.call('EXPIRE', KEYS[1], math.ceil(lease) + 1)
+return held
 """
+# Renewing: this many users' leases a round trip.
+_RENEW_USERS_PER_CALL = 200
 
 
 class Presence(Protocol):
@@ -92,7 +98,7 @@ class RedisPresence:
 
     async def acquire(self, user_id: UUID, socket_id: str) -> bool:
         granted = await self._script(
-            keys=[self._key(user_id)], args=[socket_id, self._cap, self._lease]
+            keys=[self._key(user_id)], args=[self._cap, self._lease, socket_id]
         )
         return bool(granted)
 
@@ -103,7 +109,23 @@ class RedisPresence:
         while True:
             await asyncio.sleep(self._lease / 3)
             try:
-                for user_id, socket_id in list(sockets()):
-                    await self.acquire(user_id, socket_id)
+                await self.renew(sockets())
             except Exception as exc:
                 log.warning("presence.renew_failed", error=repr(exc))
+
+    async def renew(self, sockets: Iterable[tuple[UUID, str]]) -> None:
+        """Every user's sockets in one call, many users a round trip: tens of thousands
+        of sockets one call each would keep the event loop busy for seconds."""
+        by_user: dict[UUID, list[str]] = {}
+        for user_id, socket_id in sockets:
+            by_user.setdefault(user_id, []).append(socket_id)
+        users = list(by_user.items())
+        for start in range(0, len(users), _RENEW_USERS_PER_CALL):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id, socket_ids in users[start : start + _RENEW_USERS_PER_CALL]:
+                    await self._script(
+                        keys=[self._key(user_id)],
+                        args=[self._cap, self._lease, *socket_ids],
+                        client=pipe,
+                    )
+                await pipe.execute()

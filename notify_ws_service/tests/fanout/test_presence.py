@@ -1,0 +1,58 @@
+"""The per-user socket cap in Redis: leases, renewal in bulk, the cap kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+from redis.asyncio import Redis
+
+from notify_ws_service.fanout.presence import RedisPresence
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def presence(redis: Redis, *, cap: int = 3, lease: float = 1.0) -> RedisPresence:
+    return RedisPresence(redis, prefix=f"test-presence-{uuid4().hex}:", cap=cap, lease=lease)
+
+
+class TestRedisPresence:
+    async def test_the_cap_holds_and_a_known_socket_only_renews(self, redis: Redis) -> None:
+        cap = presence(redis, cap=2)
+        user = uuid4()
+        assert await cap.acquire(user, "a")
+        assert await cap.acquire(user, "b")
+        assert not await cap.acquire(user, "c")
+        assert await cap.acquire(user, "a")
+
+    async def test_renewal_keeps_every_socket_and_unrenewed_leases_run_out(
+        self, redis: Redis
+    ) -> None:
+        cap = presence(redis, cap=3, lease=1.0)
+        kept, crashed = uuid4(), uuid4()
+        for user in (kept, crashed):
+            for socket in ("a", "b", "c"):
+                assert await cap.acquire(user, socket)
+        for _ in range(3):
+            await asyncio.sleep(0.5)
+            await cap.renew([(kept, "a"), (kept, "b"), (kept, "c")])
+        assert not await cap.acquire(kept, "d"), "all three leases renewed"
+        assert await cap.acquire(crashed, "d"), "the crashed instance's leases ran out"
+
+    async def test_renewal_of_many_users_in_bulk_does_not_pass_the_cap(self, redis: Redis) -> None:
+        cap = presence(redis, cap=2, lease=5.0)
+        users = [uuid4() for _ in range(450)]
+        await cap.renew([(user, socket) for user in users for socket in ("a", "b", "c")])
+        for user in users[::50]:
+            assert not await cap.acquire(user, "d")
+            assert await cap.acquire(user, "a")
+            assert not await cap.acquire(user, "c"), "the third was refused at renewal"
