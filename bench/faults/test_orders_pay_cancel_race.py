@@ -81,7 +81,9 @@ async def test_concurrent_pay_and_cancel_have_one_winner_per_step(domain: Domain
     ledger = Ledger("orders: concurrent pay/cancel/ship/deliver, one winner per step")
     tag = f"race-{uuid4().hex[:8]}-"
     url = domain.url("orders_service")
-    limits = httpx.Limits(max_connections=RACES_IN_FLIGHT * 2)
+    # Idle connections are dropped well before uvicorn's 5 s keep-alive ends: reusing one
+    # the server is closing at that moment fails the request (no answer, outcome unknown).
+    limits = httpx.Limits(max_connections=RACES_IN_FLIGHT * 2, keepalive_expiry=1.0)
     sockets = [OrdersSocket(domain.ws_url("orders_service")) for _ in range(SOCKETS)]
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         rest = OrdersRest(client)
