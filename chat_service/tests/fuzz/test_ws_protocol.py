@@ -4,23 +4,19 @@ error."""
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
 from hypothesis.strategies import SearchStrategy
 
 from chat_service.main import create_app
 from chat_service.ws.legacy import CHAT_TYPES
 from chat_service.ws.protocol import ACTIONS
 from shared.testing.fuzz import (
-    FUZZ_SETTINGS,
-    LoopBridge,
     ReusedSocket,
+    assert_documented_answers,
     assert_huge_frames_close_1009,
     frames,
     requests,
@@ -91,24 +87,13 @@ async def _fuzz(
     key: str,
     known: Callable[[str], bool],
 ) -> None:
-    bridge = LoopBridge(asyncio.get_running_loop())
-    sync_ids = (f"sync-{n}" for n in itertools.count())
-
-    @settings(FUZZ_SETTINGS, max_examples=120)
-    @given(frame=sent)
-    def answers(frame: str | bytes) -> None:
-        replies = bridge.run(socket.exchange(frame, next(sync_ids)))
-        answered: list[dict[str, Any]] = [r for r in replies if r.get("type") in REPLIES]
-        assert len(answered) == 1, (frame, replies)
-        reply = answered[0]
-        assert reply.get("error") != "internal_error", (frame, reply)
-        if (expected := documented_error(frame, key, known)) is not None:
-            assert reply["error"] == expected, (frame, reply)
-
-    try:
-        await asyncio.to_thread(answers)
-    finally:
-        await socket.close()
+    await assert_documented_answers(
+        socket,
+        sent,
+        replies=REPLIES,
+        documented_error=lambda frame: documented_error(frame, key, known),
+        max_examples=120,
+    )
 
 
 @pytest.mark.parametrize("kind", ["any-frame", "requests-with-any-values"])

@@ -3,21 +3,16 @@ with the error the protocol documents for it, and never an internal error."""
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from hypothesis import given, settings
 from hypothesis.strategies import SearchStrategy
 
 from orders_service.ws.handlers import HANDLERS
 from shared.testing.fuzz import (
-    FUZZ_SETTINGS,
-    LoopBridge,
     ReusedSocket,
+    assert_documented_answers,
     assert_huge_frames_close_1009,
     frames,
     requests,
@@ -79,22 +74,7 @@ async def test_huge_frames_close_1009_and_the_server_serves_on(orders_url: str) 
 async def test_every_frame_gets_its_documented_answer(
     orders_url: str, sent: SearchStrategy[str | bytes]
 ) -> None:
-    bridge = LoopBridge(asyncio.get_running_loop())
-    sync_ids = (f"sync-{n}" for n in itertools.count())
     socket = ReusedSocket(orders_url.replace("http://", "ws://", 1) + "/ws/orders")
-
-    @settings(FUZZ_SETTINGS, max_examples=150)
-    @given(frame=sent)
-    def answers(frame: str | bytes) -> None:
-        replies = bridge.run(socket.exchange(frame, next(sync_ids)))
-        answered: list[dict[str, Any]] = [r for r in replies if r.get("type") in REPLIES]
-        assert len(answered) == 1, (frame, replies)
-        reply = answered[0]
-        assert reply.get("error") != "internal_error", (frame, reply)
-        if (expected := documented_error(frame)) is not None:
-            assert reply["error"] == expected, (frame, reply)
-
-    try:
-        await asyncio.to_thread(answers)
-    finally:
-        await socket.close()
+    await assert_documented_answers(
+        socket, sent, replies=REPLIES, documented_error=documented_error, max_examples=150
+    )

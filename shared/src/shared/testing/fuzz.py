@@ -8,11 +8,12 @@ number of examples, derandomized generation, no example database.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -252,3 +253,34 @@ class ReusedSocket:
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
+
+
+async def assert_documented_answers(
+    socket: ReusedSocket,
+    sent: st.SearchStrategy[str | bytes],
+    *,
+    replies: Sequence[str],
+    documented_error: Callable[[str | bytes], str | None],
+    max_examples: int,
+) -> None:
+    """Every frame ``sent`` gets exactly one reply of a ``replies`` type, never an
+    internal error, and the error the protocol documents where it promises one. The
+    socket is closed at the end."""
+    bridge = LoopBridge(asyncio.get_running_loop())
+    sync_ids = (f"sync-{n}" for n in itertools.count())
+
+    @settings(FUZZ_SETTINGS, max_examples=max_examples)
+    @given(frame=sent)
+    def answers(frame: str | bytes) -> None:
+        received = bridge.run(socket.exchange(frame, next(sync_ids)))
+        answered = [r for r in received if r.get("type") in replies]
+        assert len(answered) == 1, (frame, received)
+        reply = answered[0]
+        assert reply.get("error") != "internal_error", (frame, reply)
+        if (expected := documented_error(frame)) is not None:
+            assert reply["error"] == expected, (frame, reply)
+
+    try:
+        await asyncio.to_thread(answers)
+    finally:
+        await socket.close()
