@@ -35,15 +35,13 @@ async def store(session: AsyncSession, items: Sequence[NewNotification]) -> Stor
     every lower one is). A message_id stored meanwhile under another user fails the
     insert and the whole batch, which then comes back from Kafka.
     """
-    batch: dict[UUID, NewNotification] = {}
-    for item in items:
-        batch.setdefault(item.message_id, item)
+    batch = _unique(items)
     if not batch:
         return Stored([], [])
     now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
-        return await _store_on_postgresql(session, list(batch.values()), now)
-    return await _store_on_sqlite(session, list(batch.values()), now)
+        return await _store_on_postgresql(session, batch, now)
+    return await _store_on_sqlite(session, batch, now)
 
 
 async def store_alone(engine: AsyncEngine, items: Sequence[NewNotification]) -> Stored | None:
@@ -54,7 +52,7 @@ async def store_alone(engine: AsyncEngine, items: Sequence[NewNotification]) -> 
     ``earlier``."""
     if engine.dialect.name != "postgresql":
         return None
-    batch = list({item.message_id: item for item in items}.values())
+    batch = _unique(items)
     if not batch:
         return Stored([], [])
     now = utcnow()
@@ -63,13 +61,7 @@ async def store_alone(engine: AsyncEngine, items: Sequence[NewNotification]) -> 
         placed = await repository.place_on_postgresql(alone, batch, now)
     if placed.busy:
         return None
-    positions = placed.positions
-    new = [
-        _stored(item, positions[item.message_id], now)
-        for item in batch
-        if item.message_id in positions
-    ]
-    return Stored(new, placed.earlier)
+    return Stored(_placed(batch, placed.positions, now), placed.earlier)
 
 
 async def _store_on_postgresql(
@@ -88,12 +80,7 @@ async def _store_on_postgresql(
             raise RuntimeError("inbox cursors moved while locked")
         earlier = earlier + retried.earlier
         positions = positions | retried.positions
-    new = [
-        _stored(item, positions[item.message_id], now)
-        for item in batch
-        if item.message_id in positions
-    ]
-    return Stored(new, earlier)
+    return Stored(_placed(batch, positions, now), earlier)
 
 
 async def _store_on_sqlite(
@@ -110,6 +97,23 @@ async def _store_on_sqlite(
     await repository.insert_new(session, new)
     await repository.set_cursors(session, {push.user_id: push.position for push in new})
     return Stored(new, earlier)
+
+
+def _unique(items: Sequence[NewNotification]) -> list[NewNotification]:
+    """The first of each message_id, in order."""
+    batch: dict[UUID, NewNotification] = {}
+    for item in items:
+        batch.setdefault(item.message_id, item)
+    return list(batch.values())
+
+
+def _placed(batch: list[NewNotification], positions: dict[UUID, int], now: datetime) -> list[Push]:
+    """The batch's items that were given a position, as pushes."""
+    return [
+        _stored(item, positions[item.message_id], now)
+        for item in batch
+        if item.message_id in positions
+    ]
 
 
 def _stored(item: NewNotification, position: int, now: datetime) -> Push:

@@ -38,13 +38,12 @@ class Ingestor:
         notification stored earlier (a redelivery) is pushed again only if it was stored
         recently: that is a crash between storing and pushing; sockets drop duplicates.
         """
-        unique = list({item.message_id: item for item in items}.values())
-        if not unique:
+        if not items:
             return
-        stored = await service.store_alone(self._engine, unique)
+        stored = await service.store_alone(self._engine, items)
         if stored is None:
             async with session_scope(self._sessionmaker) as session:
-                stored = await service.store(session, unique)
+                stored = await service.store(session, items)
         STORED.inc(len(stored.new))
         recent = utcnow() - timedelta(seconds=self._window)
         pushes = list(stored.new)
