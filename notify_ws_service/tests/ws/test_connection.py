@@ -7,6 +7,8 @@ import json
 from typing import Any, cast
 from uuid import UUID, uuid4
 
+from prometheus_client import REGISTRY
+
 from notify_ws_service.fanout.push import Push
 from notify_ws_service.ws.connection import Connection, Start
 from notify_ws_service.ws.wire import TextFrame
@@ -32,14 +34,17 @@ class Inbox:
 class FakeWire:
     """Records what a connection writes; each frame leaves ``stuck`` bytes unsent."""
 
-    def __init__(self, stuck: int = 0) -> None:
+    def __init__(self, stuck: int = 0, *, gone: bool = False) -> None:
+        self.gone = gone
         self.frames: list[TextFrame] = []
         self.read = 0
         self.stuck = stuck
         self.unsent = 0
         self.closed: tuple[int, str] | None = None
 
-    def write(self, frame: TextFrame) -> int:
+    def write(self, frame: TextFrame) -> int | None:
+        if self.gone:
+            return None
         self.frames.append(frame)
         self.unsent += self.stuck
         return self.unsent
@@ -195,6 +200,16 @@ class TestBounds:
         assert wire.closed == (1013, "try again later")
         conn.offer(push(conn.user_id, 1))
         assert wire.frames == []
+
+    async def test_a_frame_the_closing_socket_did_not_take_is_not_counted_delivered(
+        self,
+    ) -> None:
+        conn = connection(wire=FakeWire(gone=True))
+        conn.open(Start(last=0))
+        before = REGISTRY.get_sample_value("notify_delivered_total") or 0.0
+        conn.offer(push(conn.user_id, 1))
+        assert (REGISTRY.get_sample_value("notify_delivered_total") or 0.0) == before
+        assert conn.close_request is None
 
 
 class TestFrames:

@@ -100,7 +100,10 @@ class Connection:
     def _write(self, frame: TextFrame) -> None:
         if self.close_request is not None:
             return
-        self.buffered = self._wire.write(frame)
+        buffered = self._wire.write(frame)
+        if buffered is None:
+            return
+        self.buffered = buffered
         DELIVERED.inc()
         if self.buffered > self._max_buffer:
             self.close(CloseCode.POLICY_VIOLATION, "send queue full", dropped="slow")

@@ -34,8 +34,9 @@ class TextFrame:
 
 
 class Wire(Protocol):
-    def write(self, frame: TextFrame) -> int:
-        """Send now (the socket must be accepted); returns the bytes not yet sent."""
+    def write(self, frame: TextFrame) -> int | None:
+        """Send now (the socket must be accepted); returns the bytes not yet sent, or
+        None when the socket is closing and nothing was written."""
         ...
 
     def close(self, code: int, reason: str, *, timeout: float) -> None:
@@ -57,9 +58,9 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
             extensions = cast(dict[str, Any], self.scope["extensions"])
             extensions[WIRE] = self
 
-    def write(self, frame: TextFrame) -> int:
+    def write(self, frame: TextFrame) -> int | None:
         if self.close_sent or self.transport.is_closing():
-            return 0
+            return None
         if self.conn.extensions:
             self.conn.send_text(frame.payload)
             self.transport.write(b"".join(self.conn.data_to_send()))
