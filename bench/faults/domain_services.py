@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 import asyncpg
+import httpx
 import pytest
 
 from bench.suite import Suite, suite
@@ -53,6 +54,13 @@ class Domain:
 
     def ws_url(self, service: str) -> str:
         return self.suite.ws_url(service)
+
+    def http(self, service: str, *, max_connections: int = 100) -> httpx.AsyncClient:
+        """A client of the service's REST API. Idle connections are dropped well before
+        uvicorn's 5 s keep-alive ends: reusing one the server is closing at that moment
+        fails the request with no answer, and a scenario cannot tell what happened."""
+        limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=1.0)
+        return httpx.AsyncClient(base_url=self.url(service), timeout=30, limits=limits)
 
     def user(self, name: str) -> AuthUser:
         """A user with an access token as auth_service issues them (same key and claims)."""

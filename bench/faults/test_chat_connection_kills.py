@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-import httpx
 import pytest
 
 from bench.faults.chat_clients import (
@@ -66,7 +65,7 @@ async def test_terminated_connections_lose_and_duplicate_nothing(domain: Domain)
     ledger = Ledger("chat: PostgreSQL connections terminated during sends")
     users = [domain.user(f"killed{i}") for i in range(CHATS * CHAT_SIZE)]
     retries: Counter[str] = Counter()
-    async with httpx.AsyncClient(base_url=domain.url("chat_service"), timeout=30) as client:
+    async with domain.http("chat_service") as client:
         groups = [users[i : i + CHAT_SIZE] for i in range(0, len(users), CHAT_SIZE)]
         chats = [await ChatRest(client, g[0]).create_chat("kills", g[1:]) for g in groups]
         senders: list[tuple[Sender, str]] = [

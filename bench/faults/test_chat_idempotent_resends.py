@@ -8,7 +8,6 @@ import asyncio
 import time
 from collections import Counter, defaultdict
 
-import httpx
 import pytest
 
 from bench.faults.chat_clients import (
@@ -56,10 +55,7 @@ async def _send_all(sender: Sender, chat_id: str, ledger: Ledger) -> list[Acknow
 
 async def _run(domain: Domain, ledger: Ledger) -> tuple[list[Acknowledged], dict[str, str]]:
     users = [domain.user(f"sender{i}") for i in range(SENDERS)]
-    limits = httpx.Limits(max_connections=SENDERS)
-    async with httpx.AsyncClient(
-        base_url=domain.url("chat_service"), timeout=30, limits=limits
-    ) as client:
+    async with domain.http("chat_service", max_connections=SENDERS) as client:
         chat_of: dict[str, str] = {}
         for start in range(0, SENDERS, CHAT_SIZE):
             group = users[start : start + CHAT_SIZE]

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AsyncExitStack
 from uuid import uuid4
 
-import httpx
 import pytest
 
 from bench.faults.chat_clients import (
@@ -111,12 +110,8 @@ async def test_writes_during_a_broker_outage_reach_kafka_once_it_is_back(domain:
     writers = Writers()
     users = [domain.user(f"outage{i}") for i in range(CHAT_SENDERS)]
     async with AsyncExitStack() as stack:
-        chat_http = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=domain.url("chat_service"), timeout=30)
-        )
-        orders_http = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=domain.url("orders_service"), timeout=30)
-        )
+        chat_http = await stack.enter_async_context(domain.http("chat_service"))
+        orders_http = await stack.enter_async_context(domain.http("orders_service"))
         chat_id = await ChatRest(chat_http, users[0]).create_chat("outage", users[1:])
         chat_sockets = [ChatSocket(domain.ws_url("chat_service"), u) for u in users[1::2]]
         order_sockets = [

@@ -12,7 +12,6 @@ from collections.abc import Hashable
 from itertools import permutations
 from uuid import uuid4
 
-import httpx
 import pytest
 
 from bench.faults.checker import Ledger
@@ -80,12 +79,8 @@ async def _race(clients: list[OrdersClient], order_id: int, targets: list[str]) 
 async def test_concurrent_pay_and_cancel_have_one_winner_per_step(domain: Domain) -> None:
     ledger = Ledger("orders: concurrent pay/cancel/ship/deliver, one winner per step")
     tag = f"race-{uuid4().hex[:8]}-"
-    url = domain.url("orders_service")
-    # Idle connections are dropped well before uvicorn's 5 s keep-alive ends: reusing one
-    # the server is closing at that moment fails the request (no answer, outcome unknown).
-    limits = httpx.Limits(max_connections=RACES_IN_FLIGHT * 2, keepalive_expiry=1.0)
     sockets = [OrdersSocket(domain.ws_url("orders_service")) for _ in range(SOCKETS)]
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    async with domain.http("orders_service", max_connections=RACES_IN_FLIGHT * 2) as client:
         rest = OrdersRest(client)
         # REST and sockets alternate, so every race mixes both.
         clients: list[OrdersClient] = [c for s in sockets for c in (rest, s)]
