@@ -50,7 +50,9 @@ class CorrelationMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A socket's frames pass as they are: no header to add, and one wrapper
+            # call fewer per frame.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             correlation_id.reset(token)
             if scope["type"] == "http":

@@ -23,9 +23,6 @@ from chat_service.messages.schemas import MessageCreate, MessageRead, SendResult
 from chat_service.metrics import MESSAGES_SENT
 from chat_service.realtime.frames import Delivery, event_frame
 from shared.db import utcnow
-from shared.logging import get_logger
-
-log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -168,7 +165,6 @@ def _refusal(send: Send, rooms: dict[UUID, _Room]) -> Exception | None:
 
 
 def _created_event(send: Send, room: _Room, message: MessageRead) -> dict[str, Any]:
-    log.info("message.sent", chat_id=str(message.chat_id), seq=message.seq)
     return chat_event(
         "message_created",
         chat_id=message.chat_id,

@@ -10,14 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, Uuid, delete, select
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    Row,
+    Select,
+    String,
+    Table,
+    Text,
+    Uuid,
+    delete,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.dml import ReturningDelete
 
 from shared.db import utcnow
 from shared.events.envelope import EventEnvelope
@@ -92,16 +104,18 @@ class OutboxRelay:
         poll_interval: float = 0.5,
         max_backoff: float = 5.0,
         linger: float = 0.0,
-        on_published: Callable[[list[OutboxMixin]], None] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._model = model
+        # Built once: the relay runs after every commit.
+        table: Table = cast(Any, model).__table__
+        pending = select(table.c.id).order_by(table.c.id).limit(batch_size)
+        self._take = _taking(table, pending.with_for_update(skip_locked=True))
+        self._take_sqlite = _taking(table, pending)
         self._publisher = publisher
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._linger = linger
-        self._on_published = on_published
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -145,25 +159,35 @@ class OutboxRelay:
         self._wakeup.clear()
 
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many events went out."""
+        """Publish one batch; returns how many events went out.
+
+        The batch is taken and deleted by one statement whose rows stay locked until
+        the broker acknowledged them; a failed publish rolls the delete back. Plain
+        rows, not ORM objects: the relay runs after every commit, and loading mapped
+        instances cost more than the statement."""
         async with self._sessionmaker() as session, session.begin():
-            query = select(self._model).order_by(self._model.id).limit(self._batch_size)
-            if session.get_bind().dialect.name != "sqlite":
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.scalars(query)).all())
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            taken = await session.execute(self._take_sqlite if sqlite else self._take)
+            rows = sorted(taken.all(), key=lambda row: row.id)
             if not rows:
                 return 0
             await self._publisher.publish_many([_as_record(row) for row in rows])
-            await session.execute(
-                delete(self._model).where(self._model.id.in_([row.id for row in rows]))
-            )
         OUTBOX_PUBLISHED.inc(len(rows))
-        if self._on_published is not None:
-            self._on_published(rows)
         return len(rows)
 
 
-def _as_record(row: OutboxMixin) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
+def _taking(table: Table, pending: Select[tuple[int]]) -> ReturningDelete[Any]:
+    """Deletes the ``pending`` rows and returns them as :data:`_OutboxRow`."""
+    columns = ("id", "event_id", "topic", "key", "payload", "correlation_id")
+    taken = delete(table).where(table.c.id.in_(pending.scalar_subquery()))
+    return taken.returning(*(table.c[name] for name in columns))
+
+
+# id, event_id, topic, key, payload, correlation_id
+_OutboxRow = Row[int, UUID, str, str | None, str, str | None]
+
+
+def _as_record(row: _OutboxRow) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
     headers = [("event_id", str(row.event_id).encode())]
     if row.correlation_id:
         headers.append(("correlation_id", row.correlation_id.encode()))
