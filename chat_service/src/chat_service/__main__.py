@@ -12,6 +12,7 @@ from chat_service.config import get_settings
 from chat_service.demo import load_demo_chats
 from chat_service.schema import upgrade
 from shared.logging import configure_logging
+from shared.ws.wire import WireWebSocketProtocol
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             factory=True,
             host=settings.host,
             port=settings.port,
+            ws=WireWebSocketProtocol,
             ws_per_message_deflate=False,
             ws_max_size=settings.ws_max_frame_bytes,
             log_config=None,

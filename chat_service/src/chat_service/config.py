@@ -43,8 +43,10 @@ class Settings(ServiceSettings):
     # Frames refused in a row for the rate before the socket is closed with 4429.
     ws_flood_strikes: int = Field(default=20, ge=1)
     ws_max_sockets_per_user: int = Field(default=20, ge=1)
-    # Frames queued for one slow socket before it is dropped.
-    ws_send_queue: int = Field(default=1000, ge=10)
+    # Bytes a socket may leave unread before it is dropped with 1013.
+    ws_send_buffer_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Seconds a closed socket's client has to answer the close frame before it is cut.
+    ws_close_timeout: float = Field(default=2.0, gt=0)
     # Seconds a socket may outlive its token before it is closed with 4401.
     ws_token_grace_seconds: int = Field(default=30, ge=0)
 

@@ -19,8 +19,8 @@ from notify_ws_service.config import Settings
 from notify_ws_service.gateway import Gateway
 from notify_ws_service.ws.router import WS_PATH
 from notify_ws_service.ws.session import run_socket
-from notify_ws_service.ws.wire import GatewayWebSocketProtocol
 from shared.app import CorrelationMiddleware
+from shared.ws.wire import WireWebSocketProtocol
 
 
 class GatewayServer(uvicorn.Server):
@@ -55,7 +55,7 @@ def sockets_first(app: FastAPI) -> ASGIApp:
 
 def uvicorn_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
     options: dict[str, Any] = {
-        "ws": GatewayWebSocketProtocol,
+        "ws": WireWebSocketProtocol,
         "host": settings.host,
         "port": settings.port,
         "log_config": None,

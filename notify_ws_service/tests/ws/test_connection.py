@@ -11,8 +11,8 @@ from prometheus_client import REGISTRY
 
 from notify_ws_service.fanout.push import Push
 from notify_ws_service.ws.connection import Connection, Start
-from notify_ws_service.ws.wire import TextFrame
 from shared.db import utcnow
+from shared.ws.wire import TextFrame
 
 
 def push(user_id: UUID, position: int, body: str | None = None) -> Push:

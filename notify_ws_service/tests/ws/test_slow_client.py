@@ -4,28 +4,19 @@ going."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 from websockets.exceptions import ConnectionClosed
 
 from shared.testing.auth_service import register_and_login
+from shared.testing.server import tiny_receive_buffer
 from tests.conftest import SettingsFactory
 from tests.support import connect, notification, receive_json, serve_gateway
 
 COUNT = 400
 CHUNK = 16
 BODY = "x" * 15_000
-
-
-def tiny_receive_buffer(url: str) -> socket.socket:
-    """A client socket whose receive window stays small, so not reading stalls the server."""
-    host, port = url.split("//")[1].split("/")[0].split(":")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    return sock
 
 
 def dropped() -> float:

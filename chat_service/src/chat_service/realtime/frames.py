@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from uuid import UUID
+
+from shared.ws.wire import TextFrame
 
 
 def event_frame(event: str, chat_id: UUID, data: dict[str, Any]) -> dict[str, Any]:
@@ -22,6 +25,11 @@ class Outgoing:
     text: str
     # member_removed: the users it removes (their per-chat sockets close).
     removed: frozenset[str] = frozenset()
+
+    @cached_property
+    def frame(self) -> TextFrame:
+        """The WebSocket frame, the same bytes for every socket."""
+        return TextFrame.of(self.text)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,14 @@
-"""One open socket: an outgoing queue drained by a writer task.
+"""One open socket, written to straight through its wire.
 
-Replies and events go through the same queue, so a client sees them in the order they
-happened; the hub only enqueues, so one slow socket never holds up the others.
+Replies and events are written at once, in the order they happen, into the socket's
+transport buffer; the hub never waits, and a client that stops reading lets that buffer
+grow past ``max_buffer`` bytes and is dropped, so one slow socket never holds up the
+others. What the hub offers before the handshake completes waits until :meth:`open`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -18,22 +17,21 @@ from starlette.websockets import WebSocket
 from chat_service.context import Actor
 from chat_service.realtime.frames import Outgoing
 from shared.ws.close_codes import CloseCode
+from shared.ws.wire import TextFrame, Wire
 
-
-@dataclass(frozen=True)
-class Close:
-    code: int
-    reason: str
+TOO_FAR_BEHIND = "too far behind; reconnect"
 
 
 class Connection:
     def __init__(
         self,
         websocket: WebSocket,
+        wire: Wire,
         actor: Actor,
         *,
         expires_at: float,
-        queue_size: int,
+        max_buffer: int,
+        close_timeout: float,
         chat_id: UUID | None = None,
         events: bool = True,
     ) -> None:
@@ -44,61 +42,63 @@ class Connection:
         self.chat_id = chat_id
         self._chat_key = None if chat_id is None else str(chat_id)
         self.events = events
-        self._queue: asyncio.Queue[str | Close] = asyncio.Queue(maxsize=queue_size)
+        self._wire = wire
+        self._max_buffer = max_buffer
+        self._close_timeout = close_timeout
+        # Frames offered before the handshake completed; None once open.
+        self._held: list[TextFrame] | None = []
         self.closed = False
         self.close_code: int | None = None
+        self._close_reason = ""
 
     @property
     def user_id(self) -> UUID:
         return self.actor.user_id
 
+    def open(self) -> None:
+        """Once accepted: write what waited, or the close asked for meanwhile."""
+        held, self._held = self._held or [], None
+        if self.closed:
+            assert self.close_code is not None
+            self._wire.close(self.close_code, self._close_reason, timeout=self._close_timeout)
+            return
+        for frame in held:
+            self._write(frame)
+
     def offer(self, event: Outgoing) -> None:
         if not self.events:
             return
         if self.chat_id is None:
-            self._put(event.text)
+            self._write(event.frame)
             return
         if event.chat_id != self._chat_key:
             return
-        self._put(event.text)
+        self._write(event.frame)
         if event.event == "chat_deleted":
             self.close(CloseCode.NORMAL, "chat deleted")
         elif event.event == "member_removed" and str(self.user_id) in event.removed:
             self.close(CloseCode.FORBIDDEN, "removed from the chat")
 
     def send(self, frame: dict[str, Any]) -> None:
-        self._put(json.dumps(frame, separators=(",", ":"), default=str))
+        self._write(TextFrame.of(json.dumps(frame, separators=(",", ":"), default=str)))
 
     def close(self, code: int, reason: str) -> None:
         if self.closed:
             return
         self.closed = True
-        self.close_code = code
-        if self._queue.full():
-            # A socket this far behind is dropped; what it missed it can catch up on.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            code, reason = CloseCode.TRY_AGAIN_LATER, "too far behind; reconnect"
-            self.close_code = code
-        self._queue.put_nowait(Close(code, reason))
+        self.close_code, self._close_reason = code, reason
+        if self._held is None:
+            self._wire.close(code, reason, timeout=self._close_timeout)
 
-    def _put(self, item: str) -> None:
+    def _write(self, frame: TextFrame) -> None:
         if self.closed:
             return
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self.close(CloseCode.TRY_AGAIN_LATER, "too far behind; reconnect")
-
-    async def run_writer(self) -> None:
-        while True:
-            item = await self._queue.get()
-            if isinstance(item, Close):
-                with contextlib.suppress(Exception):
-                    await self.websocket.close(item.code, item.reason)
-                return
-            try:
-                await self.websocket.send_text(item)
-            except Exception:
-                self.closed = True
-                return
+        if self._held is not None:
+            self._held.append(frame)
+            return
+        buffered = self._wire.write(frame)
+        if buffered is None:  # the client is gone
+            self.closed = True
+        elif buffered > self._max_buffer:
+            # A socket this far behind is dropped; what it missed it can catch up on.
+            self.close(CloseCode.TRY_AGAIN_LATER, TOO_FAR_BEHIND)

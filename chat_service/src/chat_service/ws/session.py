@@ -7,7 +7,6 @@ No database session is held between frames: each action opens its own unit of wo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +27,7 @@ from shared.metrics import WS_CONNECTIONS
 from shared.ws.auth import handshake_token
 from shared.ws.close_codes import CloseCode
 from shared.ws.rate import TokenBucket
+from shared.ws.wire import wire_of
 
 log = get_logger(__name__)
 
@@ -66,6 +66,11 @@ async def serve_socket(
 ) -> None:
     state = state_of(websocket)
     settings = state.settings
+    wire = wire_of(websocket)
+    if wire is None:
+        log.error("ws.no_wire", detail="serve chat_service with `python -m chat_service serve`")
+        await reject(websocket, CloseCode.INTERNAL_ERROR, "not served by the chat's server")
+        return
     try:
         actor, claims = await authenticate(state.verifier, handshake_token(websocket))
     except ServiceError as exc:
@@ -81,9 +86,11 @@ async def serve_socket(
         return
     connection = Connection(
         websocket,
+        wire,
         actor,
         expires_at=claims.exp + settings.ws_token_grace_seconds,
-        queue_size=settings.ws_send_queue,
+        max_buffer=settings.ws_send_buffer_bytes,
+        close_timeout=settings.ws_close_timeout,
         chat_id=chat_id,
         events=events,
     )
@@ -97,11 +104,11 @@ async def serve_socket(
         return
     log.info("ws.opened", endpoint=endpoint, user_id=str(actor.user_id))
     gauge = WS_CONNECTIONS.labels(endpoint)
-    writer = watchdog = None
+    watchdog = None
     try:
         await websocket.accept()
+        connection.open()
         gauge.inc()
-        writer = asyncio.create_task(connection.run_writer())
         watchdog = asyncio.create_task(_expire(connection))
         await _read_frames(websocket, connection, state, handler)
     finally:
@@ -109,10 +116,7 @@ async def serve_socket(
         connection.close(CloseCode.NORMAL, "closing")
         if watchdog is not None:
             watchdog.cancel()
-        if writer is not None:
             gauge.dec()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer, 5)
         log.info(
             "ws.closed",
             endpoint=endpoint,

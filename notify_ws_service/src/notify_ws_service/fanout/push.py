@@ -17,7 +17,7 @@ from sqlalchemy import Row
 
 from notify_ws_service.database import as_utc
 from notify_ws_service.models import Notification
-from notify_ws_service.ws.wire import TextFrame
+from shared.ws.wire import TextFrame
 
 
 @dataclass(frozen=True)

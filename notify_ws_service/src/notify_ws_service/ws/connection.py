@@ -15,8 +15,8 @@ from uuid import UUID
 from notify_ws_service.fanout.push import Push, recovered_frame
 from notify_ws_service.metrics import DELIVERED, DROPPED
 from notify_ws_service.ws.ordering import Fill, InOrder
-from notify_ws_service.ws.wire import TextFrame, Wire
 from shared.ws.close_codes import CloseCode
+from shared.ws.wire import TextFrame, Wire
 
 
 @dataclass(frozen=True)

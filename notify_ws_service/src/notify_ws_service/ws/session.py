@@ -26,13 +26,13 @@ from notify_ws_service.inbox import service
 from notify_ws_service.metrics import REJECTED_HANDSHAKES
 from notify_ws_service.ws.connection import Connection, Start
 from notify_ws_service.ws.token_watch import TokenState, TokenWatch
-from notify_ws_service.ws.wire import Wire, wire_of
 from shared.db import session_scope
 from shared.errors import error_body
 from shared.logging import get_logger
 from shared.ws.auth import handshake_token
 from shared.ws.close_codes import CloseCode
 from shared.ws.rate import TokenBucket
+from shared.ws.wire import Wire, wire_of
 
 if TYPE_CHECKING:
     from notify_ws_service.gateway import Gateway

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,10 +11,14 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from shared.ws.wire import WireWebSocketProtocol
+
 
 @asynccontextmanager
 async def serve(app: ASGIApp, *, port: int = 0, **config: Any) -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on 127.0.0.1; yields its base URL ``http://host:port``."""
+    """Run ``app`` under uvicorn on 127.0.0.1, with the services' WebSocket protocol;
+    yields its base URL ``http://host:port``."""
+    config.setdefault("ws", WireWebSocketProtocol)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -37,3 +42,15 @@ async def serve(app: ASGIApp, *, port: int = 0, **config: Any) -> AsyncIterator[
     finally:
         server.should_exit = True
         await task
+
+
+def tiny_receive_buffer(base_url: str) -> socket.socket:
+    """A connected client socket whose receive window stays small, so a client that
+    stops reading on it stalls the server's writes after a few kilobytes (pass it to
+    ``websockets.connect(..., sock=)``)."""
+    host, port = base_url.split("//")[1].split("/")[0].split(":")
+    sock = socket.socket()
+    # Before connecting, so the window is small from the start.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    return sock

@@ -1,11 +1,11 @@
-"""The gateway's WebSocket protocol: uvicorn's, plus a synchronous path for fan-out.
+"""uvicorn's WebSocket protocol plus a synchronous path for server-sent frames.
 
 Through ASGI ``send`` every frame to every socket costs an await, a queue and a writer
-task per socket. Served by :func:`notify_ws_service.server.gateway_server`, each socket's
-scope carries its protocol as the ``notify.wire`` extension instead: a frame encoded once
-per notification is written to each socket's transport as is (server frames are not
-masked, so the bytes are the same for every socket), and the transport's write buffer is
-the socket's bounded send queue.
+task per socket. Served with :class:`WireWebSocketProtocol` (uvicorn's ``ws=``), each
+socket's scope carries its protocol as the ``wire`` extension instead: a frame encoded
+once is written to each socket's transport as is (server frames are not masked, so the
+bytes are the same for every socket), and the transport's write buffer is the socket's
+bounded send queue.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 
-WIRE = "notify.wire"
+WIRE = "wire"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ def wire_of(websocket: WebSocket) -> Wire | None:
     return wire
 
 
-class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
+class WireWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         # The app's task is created, not yet run: it sees the extension.
