@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.broker_probe import BrokerProbe
 from bench.gateway_pool import ClientPool, Worker
 from bench.latency import Latency
 from shared.testing.auth_service import AuthUser
@@ -84,6 +85,8 @@ class OpenLoop:
     latency: dict[str, float]
     expected: int
     delivered: int  # before the cutoff
+    # The same records' latency to a plain consumer of the broker (BrokerProbe).
+    broker: dict[str, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +94,7 @@ class OpenLoop:
             **self.latency,
             "expected": self.expected,
             "delivered": self.delivered,
+            "broker": self.broker,
         }
 
 
@@ -138,8 +142,10 @@ class GatewayBench:
         producer: Worker,
         users: Users,
         layout: Layout,
+        broker: BrokerProbe | None = None,
     ) -> None:
         self._server = psutil.Process(pid)
+        self._broker = broker
         self._url = ws_url
         self._pool = pool
         self._producer = producer
@@ -306,6 +312,8 @@ class GatewayBench:
         assert probe.rate is not None
         phase = self._next_phase()
         expected = probe.count * probe.sockets_per_user
+        if self._broker is not None:
+            self._broker.take()
         producing = asyncio.create_task(
             self._produce([(phase, probe), *((self._next_phase(), s) for s in others)])
         )
@@ -326,7 +334,8 @@ class GatewayBench:
         for seq in range(probe.count):
             for _ in range(probe.sockets_per_user - received[seq]):
                 latency.record(cutoff - (t0 + seq / probe.rate))
-        return OpenLoop(probe.rate, latency.summary(), expected, collected["frames"])
+        broker = self._broker.take() if self._broker is not None else None
+        return OpenLoop(probe.rate, latency.summary(), expected, collected["frames"], broker)
 
     async def _await_frames(
         self, phase: int, expected: int, deadline: float, *, stall: float | None = None

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from shared.devbroker import free_port, start_broker
+from shared.kafka import ensure_topics
 from shared.testing.auth_service import GENEROUS_THROTTLING
 from shared.testing.services import LOCAL_POSTGRES, LOCAL_REDIS, fresh_database
 
@@ -87,6 +88,23 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@asynccontextmanager
+async def fresh_broker(workdir: Path, topics: Sequence[str]) -> AsyncIterator[str]:
+    """A broker of its own, holding only ``topics`` (empty); yields its address.
+
+    The development broker's fetches slow down as it fills up (a record's wait grows
+    tenfold over 50,000 records), so a contender measured after another gets one as
+    empty as the first had."""
+    port = free_port()
+    broker = start_broker(port, log_path=workdir / f"broker-{port}.log")
+    try:
+        address = f"127.0.0.1:{port}"
+        await ensure_topics(address, topics)
+        yield address
+    finally:
+        await asyncio.to_thread(stop_process, broker)
 
 
 @asynccontextmanager

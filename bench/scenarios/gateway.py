@@ -2,9 +2,13 @@
 
 Each server in turn is pinned to core 0, alone there with its share of the machine;
 the socket-holding clients and the Kafka producer run as processes pinned to core 1.
-Same users, same broker, same workload for both (see bench.gateway_phases for the
-steps). Users: a few "bulk" users holding many sockets each (most of the sockets, and
-the fan-out), "probe" users with one socket each (one frame per notification, for the
+Same users, same workload for both (see bench.gateway_phases for the steps), each on
+a broker of its own that starts empty: the development broker slows down as it fills,
+and the second contender would otherwise pay for the first one's records. A plain
+consumer beside each gateway times the same records through the broker alone.
+
+Users: a few "bulk" users holding many sockets each (most of the sockets, and the
+fan-out), "probe" users with one socket each (one frame per notification, for the
 open-loop latencies), and two "slow" users whose socket stops reading.
 
 Ours stores every notification in PostgreSQL and publishes it through Redis before
@@ -24,6 +28,7 @@ from typing import Any
 
 import psutil
 
+from bench.broker_probe import BrokerProbe
 from bench.gateway_phases import (
     CROSSING_MS,
     GatewayBench,
@@ -35,7 +40,8 @@ from bench.gateway_phases import (
 )
 from bench.gateway_pool import ClientPool, Worker
 from bench.report import Row
-from bench.suite import baseline_server, stop_process, suite
+from bench.suite import baseline_server, fresh_broker, stop_process, suite
+from shared.events.topics import NOTIFICATION_SEND
 from shared.testing.auth_service import AuthUser, register_and_login
 
 FULL = Layout(
@@ -102,17 +108,31 @@ def _baseline(
 
 
 async def _measure(
-    name: str, pid: int, http_url: str, producer: Worker, users: Users, layout: Layout, log: Path
+    name: str, pid: int, http_url: str, kafka: str, users: Users, layout: Layout, log: Path
 ) -> Result:
-    pool = await ClientPool.start(layout.client_processes, core=CLIENT_CORE, log=log)
+    producer = await Worker.start(
+        "bench.gateway_producer", "--kafka", kafka, core=CLIENT_CORE, log=log
+    )
     try:
-        ws_url = http_url.replace("http://", "ws://", 1) + WS_PATH
-        bench = GatewayBench(
-            pid=pid, ws_url=ws_url, pool=pool, producer=producer, users=users, layout=layout
-        )
-        return await bench.run(name)
+        pool = await ClientPool.start(layout.client_processes, core=CLIENT_CORE, log=log)
+        probe = BrokerProbe(kafka, NOTIFICATION_SEND, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
+        try:
+            async with probe:
+                ws_url = http_url.replace("http://", "ws://", 1) + WS_PATH
+                bench = GatewayBench(
+                    pid=pid,
+                    ws_url=ws_url,
+                    pool=pool,
+                    producer=producer,
+                    users=users,
+                    layout=layout,
+                    broker=probe,
+                )
+                return await bench.run(name)
+        finally:
+            await pool.stop()
     finally:
-        await pool.stop()
+        await producer.stop()
 
 
 async def run(quick: bool) -> tuple[list[Row], dict[str, object]]:
@@ -127,20 +147,17 @@ async def run(quick: bool) -> tuple[list[Row], dict[str, object]]:
     async with suite(services, cores={"notify_ws_service": GATEWAY_CORE}, env=env) as s:
         users = Users.split(await _register(s.url("auth_service"), layout.users), layout)
         log = s.workdir / "gateway_bench.log"
-        producer = await Worker.start(
-            "bench.gateway_producer", "--kafka", s.kafka, core=CLIENT_CORE, log=log
-        )
-        try:
-            ours_url = s.url("notify_ws_service")
-            ours_pid = s.pid("notify_ws_service")
-            ours = await _measure("ours", ours_pid, ours_url, producer, users, layout, log)
-            ours_drops = await dropped_by_gateway(ours_url)
-            # Alone on its core from here on.
-            await asyncio.to_thread(stop_process, s.processes["notify_ws_service"])
-            async with _baseline(s.kafka, s.url("auth_service"), s.workdir) as (url, pid):
-                baseline = await _measure("baseline", pid, url, producer, users, layout, log)
-        finally:
-            await producer.stop()
+        ours_url = s.url("notify_ws_service")
+        ours_pid = s.pid("notify_ws_service")
+        ours = await _measure("ours", ours_pid, ours_url, s.kafka, users, layout, log)
+        ours_drops = await dropped_by_gateway(ours_url)
+        # Alone on its core from here on, and on a broker as empty as ours started on.
+        await asyncio.to_thread(stop_process, s.processes["notify_ws_service"])
+        async with (
+            fresh_broker(s.workdir, [NOTIFICATION_SEND]) as kafka,
+            _baseline(kafka, s.url("auth_service"), s.workdir) as (url, pid),
+        ):
+            baseline = await _measure("baseline", pid, url, kafka, users, layout, log)
     parameters: dict[str, object] = {
         "layout": asdict(layout),
         "sockets": layout.sockets,
@@ -215,6 +232,20 @@ def rows(ours: Result, baseline: Result, layout: Layout) -> list[Row]:
                     note=note or f"delivered {step.delivered:,}/{step.expected:,} in time",
                 )
             )
+    ours_target, baseline_target = ours.at_rate(TARGET_RATE), baseline.at_rate(TARGET_RATE)
+    if ours_target is not None and ours_target.broker is not None:
+        other_broker = baseline_target.broker if baseline_target is not None else None
+        result.append(
+            Row(
+                NAME,
+                f"broker alone: p99 at {TARGET_RATE:,} notifications/s",
+                "ms",
+                ours_target.broker["p99"],
+                other_broker["p99"] if other_broker is not None else None,
+                higher_is_better=False,
+                note="the same records to a plain consumer: the floor under each gateway",
+            )
+        )
     result.append(
         Row(
             NAME,

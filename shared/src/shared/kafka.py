@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from shared.config import ServiceSettings
 from shared.events.topics import dead_letter
 from shared.logging import get_logger
-from shared.metrics import KAFKA_CONSUMED, KAFKA_DEAD_LETTERED, KAFKA_LAG
+from shared.metrics import KAFKA_CONSUMED, KAFKA_DEAD_LETTERED, KAFKA_LAG, KAFKA_RECORD_AGE
 
 log = get_logger(__name__)
 
@@ -182,6 +183,7 @@ class BatchConsumer:
         records = [r for partition in batches.values() for r in partition]
         if not records:
             return
+        _observe_age(batches)
         try:
             rejected = await self._handler(records)
             for item in rejected:
@@ -271,6 +273,14 @@ class BatchConsumer:
             highwater = self._consumer.highwater(partition)
             if highwater is not None:
                 KAFKA_LAG.labels(partition.topic).set(max(0, highwater - records[-1].offset - 1))
+
+
+def _observe_age(batches: Batches) -> None:
+    now_ms = time.time() * 1000
+    for partition, records in batches.items():
+        age = KAFKA_RECORD_AGE.labels(partition.topic)
+        for record in records:
+            age.observe(max(0.0, now_ms - record.timestamp) / 1000)
 
 
 class KafkaUnavailable(Exception):

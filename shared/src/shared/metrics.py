@@ -18,6 +18,14 @@ KAFKA_DEAD_LETTERED = Counter(
     "kafka_dead_lettered_total", "Records sent to a dead-letter topic", ["topic", "reason"]
 )
 KAFKA_LAG = Gauge("kafka_consumer_lag", "Records behind the partition end", ["topic"])
+# Producer's timestamp to the consumer's poll: the broker's and the fetch's share of a
+# record's latency, before the service does anything with it.
+KAFKA_RECORD_AGE = Histogram(
+    "kafka_record_age_seconds",
+    "Age of a record when the consumer polled it",
+    ["topic"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0, 30.0),
+)
 WS_CONNECTIONS = Gauge("ws_connections", "Open WebSocket connections", ["endpoint"])
 
 
