@@ -20,12 +20,13 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from shared.devbroker import free_port, start_broker
 from shared.kafka import ensure_topics
 from shared.testing.auth_service import GENEROUS_THROTTLING
-from shared.testing.services import LOCAL_POSTGRES, LOCAL_REDIS, fresh_database
+from shared.testing.services import LOCAL_POSTGRES, LOCAL_REDIS, fresh_database, plain_dsn
 
 PREFIXES = {
     "auth_service": "AUTH_",
@@ -90,6 +91,55 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+# Every database a benchmark made that still exists, ours and the baselines'.
+_databases: set[str] = set()
+# How often the stand-in for autovacuum refreshes the planner's statistics.
+ANALYZE_EVERY = 5.0
+
+
+@asynccontextmanager
+async def bench_database(postgres: str, prefix: str) -> AsyncIterator[str]:
+    async with fresh_database(postgres, prefix) as url:
+        _databases.add(url)
+        try:
+            yield url
+        finally:
+            _databases.discard(url)
+
+
+@asynccontextmanager
+async def autoanalyze(postgres: str) -> AsyncIterator[None]:
+    """Where the server runs without autovacuum, ANALYZE every benchmark database every
+    few seconds, as autovacuum would in production. Without it, tables that start empty
+    keep the statistics of an empty table, and cached plans that scan them whole get
+    slower with every row stored: a run would measure that, not the services."""
+    admin = await asyncpg.connect(plain_dsn(postgres))
+    try:
+        enabled = await admin.fetchval("SHOW autovacuum") == "on"
+    finally:
+        await admin.close()
+
+    async def analyze_forever() -> None:
+        while True:
+            await asyncio.sleep(ANALYZE_EVERY)
+            for url in list(_databases):
+                with suppress(Exception):  # dropped meanwhile
+                    connection = await asyncpg.connect(plain_dsn(url))
+                    try:
+                        await connection.execute("ANALYZE")
+                    finally:
+                        await connection.close()
+
+    task = None if enabled else asyncio.create_task(analyze_forever())
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+
 @asynccontextmanager
 async def fresh_broker(workdir: Path, topics: Sequence[str]) -> AsyncIterator[str]:
     """A broker of its own, holding only ``topics`` (empty); yields its address.
@@ -123,6 +173,7 @@ async def suite(
     redis_url = os.environ.get("BENCH_REDIS_URL", LOCAL_REDIS)
     async with AsyncExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        await stack.enter_async_context(autoanalyze(postgres))
         kafka_port = free_port()
         broker = start_broker(kafka_port, log_path=workdir / "broker.log")
         stack.callback(stop_process, broker)
@@ -130,7 +181,7 @@ async def suite(
         auth_port = free_port()
         for service in services:
             prefix = PREFIXES[service]
-            database = await stack.enter_async_context(fresh_database(postgres, "bench"))
+            database = await stack.enter_async_context(bench_database(postgres, "bench"))
             port = auth_port if service == "auth_service" else free_port()
             settings = {
                 "ENVIRONMENT": "development",
@@ -186,7 +237,7 @@ async def baseline_server(
         command = [sys.executable, "-m", module, "--port", str(port), *args]
         if with_database:
             postgres = os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)
-            database = await stack.enter_async_context(fresh_database(postgres, "bench_baseline"))
+            database = await stack.enter_async_context(bench_database(postgres, "bench_baseline"))
             command += ["--database-url", database]
         log = workdir / f"{module.rsplit('.', 1)[-1]}.log"
         with log.open("ab") as out:
