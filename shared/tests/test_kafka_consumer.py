@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaConnectionError
+from prometheus_client import REGISTRY
 
 from shared.events.topics import dead_letter
 from shared.kafka import BatchConsumer, BatchHandler, Rejected, ResilientProducer, ensure_topics
@@ -63,6 +65,31 @@ async def _until(condition: Callable[[], bool]) -> None:
 
 
 class TestBatchConsumer:
+    async def test_each_polled_record_is_timed_from_its_timestamp(
+        self, kafka_bootstrap: str
+    ) -> None:
+        topic, producer = await _topic_and_producer(kafka_bootstrap, "age")
+        # Produced a second ago, as far as the records' timestamps say.
+        produced_at = int(time.time() * 1000) - 1000
+        for _ in range(3):
+            await producer.producer.send_and_wait(topic, b"{}", timestamp_ms=produced_at)
+
+        async def handler(records: list[ConsumerRecord[bytes, bytes]]) -> Sequence[Rejected]:
+            return []
+
+        consumer = _consumer(kafka_bootstrap, topic, handler, producer)
+        await consumer.start()
+        try:
+            await _until(lambda: consumer.handled >= 3)
+        finally:
+            await consumer.stop()
+        await producer.stop()
+        count = REGISTRY.get_sample_value("kafka_record_age_seconds_count", {"topic": topic})
+        total = REGISTRY.get_sample_value("kafka_record_age_seconds_sum", {"topic": topic})
+        assert count == 3
+        assert total is not None
+        assert 3 * 1.0 <= total < 3 * 60, "each about a second old, not from the epoch"
+
     async def test_rejected_records_are_dead_lettered_and_a_failed_batch_is_retried(
         self, kafka_bootstrap: str
     ) -> None:

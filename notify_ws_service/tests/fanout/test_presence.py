@@ -56,3 +56,13 @@ class TestRedisPresence:
             assert not await cap.acquire(user, "d")
             assert await cap.acquire(user, "a")
             assert not await cap.acquire(user, "c"), "the third was refused at renewal"
+
+    async def test_a_user_with_more_sockets_than_one_call_renews_keeps_every_one(
+        self, redis: Redis
+    ) -> None:
+        cap = presence(redis, cap=1200, lease=5.0)
+        user = uuid4()
+        await cap.renew([(user, f"s{n}") for n in range(1200)])
+        assert await redis.zcard(cap._key(user)) == 1200
+        assert not await cap.acquire(user, "one more")
+        assert await cap.acquire(user, "s1199"), "the last one renewed is held"

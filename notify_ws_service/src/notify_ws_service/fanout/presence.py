@@ -38,8 +38,8 @@ end
 redis.call('EXPIRE', KEYS[1], math.ceil(lease) + 1)
 return held
 """
-# Renewing: this many users' leases a round trip.
-_RENEW_USERS_PER_CALL = 200
+# Renewing: at most this many sockets' leases a round trip.
+_RENEW_SOCKETS_PER_CALL = 500
 
 
 class Presence(Protocol):
@@ -114,18 +114,32 @@ class RedisPresence:
                 log.warning("presence.renew_failed", error=repr(exc))
 
     async def renew(self, sockets: Iterable[tuple[UUID, str]]) -> None:
-        """Every user's sockets in one call, many users a round trip: tens of thousands
-        of sockets one call each would keep the event loop busy for seconds."""
+        """Every socket's lease, a few hundred a round trip. One call each would keep
+        the event loop busy for seconds with tens of thousands of sockets; one call for
+        all of them would hold the loop and Redis for tens of milliseconds, and every
+        notification with them."""
         by_user: dict[UUID, list[str]] = {}
         for user_id, socket_id in sockets:
             by_user.setdefault(user_id, []).append(socket_id)
-        users = list(by_user.items())
-        for start in range(0, len(users), _RENEW_USERS_PER_CALL):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for user_id, socket_ids in users[start : start + _RENEW_USERS_PER_CALL]:
-                    await self._script(
-                        keys=[self._key(user_id)],
-                        args=[self._cap, self._lease, *socket_ids],
-                        client=pipe,
-                    )
-                await pipe.execute()
+        calls: list[tuple[UUID, list[str]]] = []
+        queued = 0
+        for user_id, socket_ids in by_user.items():
+            for start in range(0, len(socket_ids), _RENEW_SOCKETS_PER_CALL):
+                part = socket_ids[start : start + _RENEW_SOCKETS_PER_CALL]
+                if calls and queued + len(part) > _RENEW_SOCKETS_PER_CALL:
+                    await self._renew_calls(calls)
+                    calls, queued = [], 0
+                calls.append((user_id, part))
+                queued += len(part)
+        if calls:
+            await self._renew_calls(calls)
+
+    async def _renew_calls(self, calls: list[tuple[UUID, list[str]]]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user_id, socket_ids in calls:
+                await self._script(
+                    keys=[self._key(user_id)],
+                    args=[self._cap, self._lease, *socket_ids],
+                    client=pipe,
+                )
+            await pipe.execute()
