@@ -280,6 +280,10 @@ def rows(ours: Result, baseline: Result, layout: Layout) -> list[Row]:
     return result
 
 
+def _broker_p99(step: OpenLoop) -> str:
+    return "-" if step.broker is None else f"{step.broker['p99']:,.0f} ms"
+
+
 def _slow_rows(ours: Result, baseline: Result, layout: Layout) -> list[Row]:
     assert ours.control is not None
     assert ours.slowed is not None
@@ -298,7 +302,8 @@ def _slow_rows(ours: Result, baseline: Result, layout: Layout) -> list[Row]:
             control_p99,
             baseline.control.latency["p99"],
             higher_is_better=False,
-            note=f"plus {layout.slow_big_rate}/s of {layout.slow_big_bytes:,} B to each",
+            note=f"plus {layout.slow_big_rate}/s of {layout.slow_big_bytes:,} B to each; "
+            f"broker alone p99 {_broker_p99(ours.control)}",
         ),
         Row(
             NAME,
@@ -308,7 +313,8 @@ def _slow_rows(ours: Result, baseline: Result, layout: Layout) -> list[Row]:
             baseline.slowed.latency["p99"],
             higher_is_better=False,
             note=f"unchanged (within 25% or 10 ms): {_mark(unchanged)}; "
-            f"run capped at {layout.slow_seconds:.0f} s + 2 s",
+            f"run capped at {layout.slow_seconds:.0f} s + 2 s; "
+            f"broker alone p99 {_broker_p99(ours.slowed)}",
         ),
         Row(
             NAME,
