@@ -141,7 +141,7 @@ async def autoanalyze(postgres: str) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def fresh_broker(workdir: Path, topics: Sequence[str]) -> AsyncIterator[str]:
+async def fresh_broker(workdir: Path, topics: Sequence[str] = ()) -> AsyncIterator[str]:
     """A broker of its own, holding only ``topics`` (empty); yields its address.
 
     The development broker's fetches slow down as it fills up (a record's wait grows
@@ -151,7 +151,8 @@ async def fresh_broker(workdir: Path, topics: Sequence[str]) -> AsyncIterator[st
     broker = start_broker(port, log_path=workdir / f"broker-{port}.log")
     try:
         address = f"127.0.0.1:{port}"
-        await ensure_topics(address, topics)
+        if topics:
+            await ensure_topics(address, topics)
         yield address
     finally:
         await asyncio.to_thread(stop_process, broker)
@@ -174,10 +175,8 @@ async def suite(
     async with AsyncExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
         await stack.enter_async_context(autoanalyze(postgres))
-        kafka_port = free_port()
-        broker = start_broker(kafka_port, log_path=workdir / "broker.log")
-        stack.callback(stop_process, broker)
-        run = Suite(kafka=f"127.0.0.1:{kafka_port}", redis_url=redis_url, workdir=workdir)
+        kafka = await stack.enter_async_context(fresh_broker(workdir))
+        run = Suite(kafka=kafka, redis_url=redis_url, workdir=workdir)
         auth_port = free_port()
         for service in services:
             prefix = PREFIXES[service]

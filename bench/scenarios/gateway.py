@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -110,29 +110,26 @@ def _baseline(
 async def _measure(
     name: str, pid: int, http_url: str, kafka: str, users: Users, layout: Layout, log: Path
 ) -> Result:
-    producer = await Worker.start(
-        "bench.gateway_producer", "--kafka", kafka, core=CLIENT_CORE, log=log
-    )
-    try:
+    async with AsyncExitStack() as stack:
+        producer = await Worker.start(
+            "bench.gateway_producer", "--kafka", kafka, core=CLIENT_CORE, log=log
+        )
+        stack.push_async_callback(producer.stop)
         pool = await ClientPool.start(layout.client_processes, core=CLIENT_CORE, log=log)
-        probe = BrokerProbe(kafka, NOTIFICATION_SEND, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
-        try:
-            async with probe:
-                ws_url = http_url.replace("http://", "ws://", 1) + WS_PATH
-                bench = GatewayBench(
-                    pid=pid,
-                    ws_url=ws_url,
-                    pool=pool,
-                    producer=producer,
-                    users=users,
-                    layout=layout,
-                    broker=probe,
-                )
-                return await bench.run(name)
-        finally:
-            await pool.stop()
-    finally:
-        await producer.stop()
+        stack.push_async_callback(pool.stop)
+        probe = await stack.enter_async_context(
+            BrokerProbe(kafka, NOTIFICATION_SEND, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
+        )
+        bench = GatewayBench(
+            pid=pid,
+            ws_url=http_url.replace("http://", "ws://", 1) + WS_PATH,
+            pool=pool,
+            producer=producer,
+            users=users,
+            layout=layout,
+            broker=probe,
+        )
+        return await bench.run(name)
 
 
 async def run(quick: bool) -> tuple[list[Row], dict[str, object]]:
