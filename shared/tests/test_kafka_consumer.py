@@ -143,12 +143,12 @@ class TestBatchConsumer:
         real_commit = consumer._consumer.commit
         failures_left = 1
 
-        async def flaky_commit() -> None:
+        async def flaky_commit(offsets: dict[TopicPartition, int]) -> None:
             nonlocal failures_left
             if failures_left:
                 failures_left -= 1
                 raise KafkaConnectionError("connection to the coordinator lost")
-            await real_commit()
+            await real_commit(offsets)
 
         consumer._consumer.commit = flaky_commit
         await consumer.start()
@@ -164,6 +164,61 @@ class TestBatchConsumer:
         assert not consumer.running
         assert seen.count(b"first") == 1
         assert seen.count(b"second") == 1
+
+    async def test_a_slow_commit_holds_up_no_batch_and_stop_waits_for_it(
+        self, kafka_bootstrap: str
+    ) -> None:
+        topic, producer = await _topic_and_producer(kafka_bootstrap, "commit-later")
+        seen: list[bytes] = []
+
+        async def handler(records: list[ConsumerRecord[bytes, bytes]]) -> Sequence[Rejected]:
+            seen.extend(r.value or b"" for r in records)
+            return []
+
+        group = f"g-{uuid.uuid4().hex}"
+
+        def member() -> BatchConsumer:
+            return BatchConsumer(
+                [topic],
+                bootstrap_servers=kafka_bootstrap,
+                group_id=group,
+                handler=handler,
+                producer=producer.producer,
+            )
+
+        consumer = member()
+        real_commit = consumer._consumer.commit
+        coordinator_answers = asyncio.Event()
+        commits: list[dict[TopicPartition, int]] = []
+
+        async def slow_commit(offsets: dict[TopicPartition, int]) -> None:
+            await coordinator_answers.wait()
+            commits.append(offsets)
+            await real_commit(offsets)
+
+        consumer._consumer.commit = slow_commit
+        await consumer.start()
+        try:
+            await producer.publish(topic, b"first")
+            await _until(lambda: b"first" in seen)
+            await producer.publish(topic, b"second")
+            await _until(lambda: b"second" in seen)
+        finally:
+            coordinator_answers.set()
+            await consumer.stop()
+        partition = TopicPartition(topic, 0)
+        assert commits[-1] == {partition: 2}, "stopping commits all that was handled"
+
+        # A member that comes next starts after both.
+        successor = member()
+        await successor.start()
+        try:
+            await producer.publish(topic, b"third")
+            await _until(lambda: b"third" in seen)
+        finally:
+            await successor.stop()
+            await producer.stop()
+        assert seen == [b"first", b"second", b"third"]
 
 
 async def test_the_fetch_wait_is_the_consumers() -> None:

@@ -72,7 +72,8 @@ async def ensure_topics(
     partitions: int = 3,
     replication_factor: int = 1,
 ) -> None:
-    """Create missing topics (and their dead-letter twins); existing ones are left alone."""
+    """Create the missing ones of ``topics``; existing ones are left alone. Dead-letter
+    topics are created only when named (``ResilientProducer`` names them)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
@@ -109,7 +110,8 @@ Batches = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
 class BatchConsumer:
-    """getmany -> handler -> dead-letter the rejected -> commit; retries on handler errors.
+    """getmany -> handler -> dead-letter the rejected -> commit (in the background);
+    retries on handler errors.
 
     A batch that keeps failing is retried one record at a time, so that a record the
     handler cannot store (a poison pill it did not recognise) is dead-lettered instead of
@@ -150,6 +152,9 @@ class BatchConsumer:
         self._failed_in_a_row = 0
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Offsets handled but not committed yet, and the task committing them.
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._committer: asyncio.Task[None] | None = None
         self.handled = 0
 
     async def start(self) -> None:
@@ -161,6 +166,7 @@ class BatchConsumer:
         self._stopping.set()
         if self._task is not None:
             await self._task
+        await self._committed()
         await self._consumer.stop()
 
     @property
@@ -198,9 +204,42 @@ class BatchConsumer:
                 await asyncio.sleep(self._retry_backoff)
             return
         self._failed_in_a_row = 0
-        await self._consumer.commit()
+        self._commit_later(batches)
         self.handled += len(records)
         self._observe(batches)
+
+    def _commit_later(self, batches: Batches) -> None:
+        """Commit in the background: the next batch need not wait for the coordinator.
+
+        One commit at a time, each with the latest offsets handled, so the committed
+        offset only moves forward. Offsets are given explicitly: by the time a commit
+        runs, the consumer's position may be past records not handled yet.
+        """
+        for partition, records in batches.items():
+            self._uncommitted[partition] = records[-1].offset + 1
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit(), name="kafka-commit")
+
+    async def _commit(self) -> None:
+        while self._uncommitted:
+            # A partition given to another member meanwhile is theirs to commit.
+            assigned = self._consumer.assignment()
+            offsets = {p: o for p, o in self._uncommitted.items() if p in assigned}
+            self._uncommitted = {}
+            if not offsets:
+                return
+            try:
+                await self._consumer.commit(offsets)
+            except Exception as exc:
+                # Not retried (the partitions may have gone to another member): those
+                # records come again after a restart or rebalance, and handlers are
+                # idempotent. A later batch's commit covers them too.
+                log.error("consumer.commit_failed", error=repr(exc))
+
+    async def _committed(self) -> None:
+        """Wait for the background commit, before a commit of our own or leaving."""
+        if self._committer is not None:
+            await self._committer
 
     async def _isolate(self, batches: Batches) -> None:
         """Handle a failing batch record by record; commit and resume after what is done."""
@@ -232,6 +271,7 @@ class BatchConsumer:
                     unfinished = True
             done = {p: o for p, o in resume.items() if o > batches[p][0].offset}
             if done:
+                await self._committed()
                 await self._consumer.commit(done)
         if unfinished:
             await asyncio.sleep(self._retry_backoff)
