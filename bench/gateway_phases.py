@@ -8,7 +8,9 @@ baseline, on sockets held by a :class:`ClientPool` and records from a producer p
 3. fan-out: a burst of notifications to the bulk users (``bulk_sockets`` sockets each),
    frames delivered per second of wall clock and per second of the server's CPU time;
 4. slow readers: the open loop again with large notifications to a few users whose one
-   socket has stopped reading, against a control run where they read.
+   socket has stopped reading, against control runs where they read, one before and one
+   after: the development broker slows down as it fills, so a single control run before
+   would flatter it against the run after.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ class Result:
     burst_client_cpu: float = 0.0  # share of one core the clients used during the burst
     control: OpenLoop | None = None
     slowed: OpenLoop | None = None
+    control_after: OpenLoop | None = None
     slow_dropped: int = 0
     slow_close_codes: dict[str, int] = field(default_factory=dict)
     slow_rss_growth_mib: float = 0.0
@@ -251,10 +254,9 @@ class GatewayBench:
 
     async def slow_readers(self) -> None:
         layout, users = self._layout, self._users
+        tokens = [u.access_token for u in users.slow]
         # A small receive buffer, so the server's side fills after megabytes, not tens.
-        await self._pool.connect(
-            "slow", self._url, [u.access_token for u in users.slow], rcvbuf=4096
-        )
+        await self._pool.connect("slow", self._url, tokens, rcvbuf=4096)
 
         def streams(seconds: float) -> tuple[Stream, list[Stream]]:
             probe_count = int(layout.slow_probe_rate * seconds)
@@ -288,6 +290,11 @@ class GatewayBench:
         status = await self._pool.status("slow")
         self.result.slow_dropped = status["closed"]
         self.result.slow_close_codes = status["codes"]
+        if status["closed"]:
+            # Reading sockets again for the second control run: the same load as the first.
+            await self._pool.connect("slow-after", self._url, tokens, rcvbuf=4096)
+        await self._quiesce()
+        self.result.control_after = await self._open_loop(*streams(layout.slow_seconds), grace=2.0)
 
     async def _produce(self, streams: list[tuple[int, Stream]]) -> list[dict[str, Any]]:
         command = {
