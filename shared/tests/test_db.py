@@ -1,4 +1,4 @@
-"""Pooled connections the server closed are replaced before use."""
+"""The pool: connections the server closed are replaced before use; the warmest goes out first."""
 
 from __future__ import annotations
 
@@ -30,5 +30,29 @@ class TestTerminatedConnections:
             for _ in range(5):
                 async with session_scope(sessionmaker) as session:
                     assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+        finally:
+            await engine.dispose()
+
+
+class TestWarmConnectionFirst:
+    async def test_one_unit_of_work_after_another_gets_the_same_connection(
+        self, database_url: str
+    ) -> None:
+        engine = create_engine(database_url, pool_size=3)
+        sessionmaker = create_sessionmaker(engine)
+        pid = text("SELECT pg_backend_pid()")
+        try:
+            async with (
+                session_scope(sessionmaker) as a,
+                session_scope(sessionmaker) as b,
+                session_scope(sessionmaker) as c,
+            ):
+                opened = {(await s.execute(pid)).scalar_one() for s in (a, b, c)}
+            assert len(opened) == 3
+            used = set()
+            for _ in range(6):
+                async with session_scope(sessionmaker) as session:
+                    used.add((await session.execute(pid)).scalar_one())
+            assert len(used) == 1
         finally:
             await engine.dispose()

@@ -60,6 +60,11 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
+        # The connection returned last goes out first: under a light load one warm
+        # connection serves. Taken in turn, each would pay its server process's first use
+        # of a statement (its catalog caches, its prepared statement): 15 to 30 ms for the
+        # gateway's inbox statement, against 2 to 3 ms warm.
+        pool_use_lifo=True,
     )
     event.listen(engine.sync_engine, "checkout", _drop_if_closed)
     return engine
