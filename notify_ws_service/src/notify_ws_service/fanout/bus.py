@@ -46,8 +46,7 @@ class LocalBus:
         return None
 
     async def publish(self, pushes: Sequence[Push]) -> None:
-        for push in pushes:
-            self._registry.deliver(push)
+        await self._registry.deliver_all(pushes)
 
     async def subscribe(self, user_id: UUID) -> None:
         return None
@@ -85,8 +84,7 @@ class RedisBus:
     async def publish(self, pushes: Sequence[Push]) -> None:
         if not pushes:
             return
-        for push in pushes:
-            self._registry.deliver(push)
+        await self._registry.deliver_all(pushes)
         async with self._redis.pipeline(transaction=False) as pipe:
             for push in pushes:
                 pipe.publish(self.channel(push.user_id), self._origin + b" " + push.encode())

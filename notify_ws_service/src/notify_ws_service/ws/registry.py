@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import time
+from collections.abc import Iterator, Sequence
 from uuid import UUID
 
 from notify_ws_service.fanout.push import Push
 from notify_ws_service.metrics import CONNECTIONS
 from notify_ws_service.ws.connection import Connection
+
+# A batch's local delivery gives the event loop back after this long. Written in one go, a
+# burst to every socket of large groups (200 notifications to 1,000 sockets each) held the
+# loop for seconds: no handshake, ping or other push moved meanwhile. The price: the loop
+# flushes a socket's queued frames once an iteration, so a socket sent many frames in one
+# batch gets them in more writes (about a tenth more CPU a frame in that burst).
+DELIVERY_SLICE = 0.005
 
 
 class Registry:
@@ -47,6 +56,18 @@ class Registry:
     def deliver(self, push: Push) -> None:
         for connection in list(self._by_user.get(push.user_id, {}).values()):
             connection.offer(push)
+
+    async def deliver_all(
+        self, pushes: Sequence[Push], *, slice_seconds: float = DELIVERY_SLICE
+    ) -> None:
+        """:meth:`deliver` each in order, yielding to the event loop between pushes once a
+        slice has passed (the clock, not the loop's cached time, which stands still)."""
+        until = time.monotonic() + slice_seconds
+        for push in pushes:
+            self.deliver(push)
+            if time.monotonic() >= until:
+                await asyncio.sleep(0)
+                until = time.monotonic() + slice_seconds
 
     def connections(self) -> Iterator[Connection]:
         for sockets in list(self._by_user.values()):
