@@ -289,14 +289,18 @@ def _slow_steps(result: Result) -> tuple[OpenLoop, OpenLoop, OpenLoop]:
     return result.control, result.slowed, result.control_after
 
 
+def _control_p99(before: OpenLoop, after: OpenLoop) -> float:
+    """The control runs' p99, as their mean: the broker slows down between them."""
+    return (before.latency["p99"] + after.latency["p99"]) / 2
+
+
 def _slow_rows(ours: Result, baseline: Result, layout: Layout) -> list[Row]:
     before, slowed, after = _slow_steps(ours)
     base_before, base_slowed, base_after = _slow_steps(baseline)
     rate = f"{layout.slow_probe_rate:,}/s"
     slow = f"{layout.slow_users} slow readers"
     # "Unchanged" within noise: 25% or 10 ms of the control runs' mean, whichever is larger.
-    # One control runs before and one after, as the broker slows down while it fills.
-    control_p99 = (before.latency["p99"] + after.latency["p99"]) / 2
+    control_p99 = _control_p99(before, after)
     unchanged = slowed.latency["p99"] <= max(control_p99 * 1.25, control_p99 + 10)
     return [
         Row(
@@ -304,7 +308,7 @@ def _slow_rows(ours: Result, baseline: Result, layout: Layout) -> list[Row]:
             f"others' p99 at {rate}, {slow} reading (before / after)",
             "ms",
             control_p99,
-            (base_before.latency["p99"] + base_after.latency["p99"]) / 2,
+            _control_p99(base_before, base_after),
             higher_is_better=False,
             note=f"mean of {before.latency['p99']:,.0f} / {after.latency['p99']:,.0f} ms; "
             f"plus {layout.slow_big_rate}/s of {layout.slow_big_bytes:,} B to each; "
