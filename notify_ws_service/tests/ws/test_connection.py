@@ -37,20 +37,26 @@ class FakeWire:
     def __init__(self, stuck: int = 0, *, gone: bool = False) -> None:
         self.gone = gone
         self.frames: list[TextFrame] = []
+        # How many frames each write carried.
+        self.writes: list[int] = []
         self.read = 0
         self.stuck = stuck
         self.unsent = 0
         self.closed: tuple[int, str] | None = None
+        # How many frames were written when the close frame was.
+        self.closed_after: int | None = None
 
-    def write(self, frame: TextFrame) -> int | None:
+    def write(self, *frames: TextFrame) -> int | None:
         if self.gone:
             return None
-        self.frames.append(frame)
-        self.unsent += self.stuck
+        self.frames.extend(frames)
+        self.writes.append(len(frames))
+        self.unsent += self.stuck * len(frames)
         return self.unsent
 
     def close(self, code: int, reason: str, *, timeout: float) -> None:
         self.closed = (code, reason)
+        self.closed_after = len(self.frames)
 
 
 def connection(
@@ -206,10 +212,46 @@ class TestBounds:
     ) -> None:
         conn = connection(wire=FakeWire(gone=True))
         conn.open(Start(last=0))
-        before = REGISTRY.get_sample_value("notify_delivered_total") or 0.0
+        before = delivered()
         conn.offer(push(conn.user_id, 1))
-        assert (REGISTRY.get_sample_value("notify_delivered_total") or 0.0) == before
+        assert delivered() == before
         assert conn.close_request is None
+
+
+def delivered() -> float:
+    return REGISTRY.get_sample_value("notify_delivered_total") or 0.0
+
+
+class TestBatches:
+    async def test_a_batch_goes_out_in_inbox_order_in_one_write(self) -> None:
+        wire = FakeWire()
+        conn = connection(wire=wire)
+        conn.open(Start(last=0))
+        before = delivered()
+        conn.offer_all([push(conn.user_id, p) for p in (1, 2, 4, 3, 2)])
+        assert drain(conn) == ["1", "2", "3", "4"]
+        assert wire.writes == [4]
+        assert delivered() == before + 4
+
+    async def test_what_a_batch_sent_before_a_close_goes_out_before_the_close_frame(
+        self,
+    ) -> None:
+        wire = FakeWire()
+        conn = connection(max_waiting=1, wire=wire)
+        conn.open(Start(last=0))
+        conn.offer_all([push(conn.user_id, p) for p in (1, 3, 4, 2)])
+        assert drain(conn) == ["1"]
+        assert wire.closed == (1008, "send queue full")
+        assert wire.closed_after == 1
+
+    async def test_the_buffer_bound_holds_for_a_batch(self) -> None:
+        wire = FakeWire(stuck=400)
+        conn = connection(max_buffer=1000, wire=wire)
+        conn.open(Start(last=0))
+        conn.offer_all([push(conn.user_id, p) for p in (1, 2, 3)])
+        assert wire.closed == (1008, "send queue full")
+        conn.offer_all([push(conn.user_id, 4)])
+        assert wire.writes == [3]
 
 
 class TestFrames:

@@ -34,9 +34,10 @@ class TextFrame:
 
 
 class Wire(Protocol):
-    def write(self, frame: TextFrame) -> int | None:
-        """Send now (the socket must be accepted); returns the bytes not yet sent, or
-        None when the socket is closing and nothing was written."""
+    def write(self, *frames: TextFrame) -> int | None:
+        """Send now, in order and in one write (the socket must be accepted); returns
+        the bytes not yet sent, or None when the socket is closing and nothing was
+        written."""
         ...
 
     def close(self, code: int, reason: str, *, timeout: float) -> None:
@@ -58,14 +59,17 @@ class WireWebSocketProtocol(WebSocketsSansIOProtocol):
             extensions = cast(dict[str, Any], self.scope["extensions"])
             extensions[WIRE] = self
 
-    def write(self, frame: TextFrame) -> int | None:
+    def write(self, *frames: TextFrame) -> int | None:
         if self.close_sent or self.transport.is_closing():
             return None
         if self.conn.extensions:
-            self.conn.send_text(frame.payload)
+            for frame in frames:
+                self.conn.send_text(frame.payload)
             self.transport.write(b"".join(self.conn.data_to_send()))
+        elif len(frames) == 1:
+            self.transport.write(frames[0].encoded)
         else:
-            self.transport.write(frame.encoded)
+            self.transport.write(b"".join(frame.encoded for frame in frames))
         return self.transport.get_write_buffer_size()
 
     def close(self, code: int, reason: str, *, timeout: float) -> None:
