@@ -32,6 +32,7 @@ from shared.app import ReadinessCheck, install_common
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.events.topics import AUTH_EVENTS
+from shared.heap import Freezer
 from shared.kafka import producer_for
 from shared.logging import get_logger
 
@@ -106,6 +107,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         app.state.readiness = _readiness(state)
         producer.start()
         relay.start()
+        freezer = Freezer(settings.gc_freeze_interval)
+        freezer.start()
         background = [
             asyncio.create_task(
                 purge_sessions_forever(sessionmaker, settings), name="auth-session-purge"
@@ -118,6 +121,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await freezer.stop()
             await relay.stop()
             await producer.stop()
             if redis is not None:

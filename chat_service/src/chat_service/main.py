@@ -26,6 +26,7 @@ from shared.auth.jwks import JwksVerifier
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.events.topics import CHAT_EVENTS
+from shared.heap import Freezer
 from shared.kafka import producer_for
 from shared.logging import get_logger
 
@@ -114,6 +115,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         )
         app.state.chat = state
         app.state.readiness = _readiness(state)
+        freezer = Freezer(settings.gc_freeze_interval)
+        freezer.start()
         await hub.start()
         if producer is not None and relay is not None:
             producer.start()
@@ -127,6 +130,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             if producer is not None:
                 await producer.stop()
             await hub.stop()
+            await freezer.stop()
             if redis is not None:
                 await redis.aclose()
             await http.aclose()

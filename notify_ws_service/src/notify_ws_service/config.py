@@ -65,11 +65,6 @@ class Settings(ServiceSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     catchup_limit: int = Field(default=500, ge=1)
 
-    # How often what survived the young collections is frozen out of the cyclic garbage
-    # collector (see shared.heap): full collections over every open socket's objects
-    # would stall the event loop. 0: never; the collector runs as Python sets it.
-    gc_freeze_interval: float = Field(default=1.0, ge=0)
-
     # Inbox retention: older notifications are deleted (``?since=`` one of them reports
     # ``complete: false``).
     inbox_retention_days: float = Field(default=30.0, gt=0)

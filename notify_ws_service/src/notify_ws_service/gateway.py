@@ -29,7 +29,7 @@ from notify_ws_service.ws.registry import Registry
 from shared.app import ReadinessCheck
 from shared.db import create_engine, create_sessionmaker, session_scope, utcnow
 from shared.events.topics import dead_letter
-from shared.heap import freeze_forever
+from shared.heap import Freezer
 from shared.kafka import BatchConsumer, BatchHandler, ResilientProducer, ensure_topics
 from shared.logging import get_logger
 
@@ -96,7 +96,7 @@ class Gateway:
         self.consuming = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
         self._pruning: asyncio.Task[None] | None = None
-        self._freezing: asyncio.Task[None] | None = None
+        self._freezer = Freezer(settings.gc_freeze_interval)
         self._drained = False
 
     async def start(self) -> None:
@@ -105,10 +105,7 @@ class Gateway:
         self.producer.start()
         self._starting = asyncio.create_task(self._start_consumers(), name="notify-consumers")
         self._pruning = asyncio.create_task(self._prune_forever(), name="notify-prune")
-        if self.settings.gc_freeze_interval > 0:
-            self._freezing = asyncio.create_task(
-                freeze_forever(self.settings.gc_freeze_interval), name="notify-gc-freeze"
-            )
+        self._freezer.start()
 
     async def _start_consumers(self) -> None:
         """Keeps trying while the broker is down, so the gateway comes up regardless."""
@@ -188,11 +185,11 @@ class Gateway:
 
     async def stop(self) -> None:
         await self.drain()
-        for task in (self._pruning, self._freezing):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._pruning is not None:
+            self._pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruning
+        await self._freezer.stop()
         await self.presence.stop()
         await self.bus.stop()
         await self.producer.stop()

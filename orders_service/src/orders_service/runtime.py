@@ -18,6 +18,7 @@ from orders_service.orders.operations import OrderOperations
 from shared.auth.jwks import JwksVerifier
 from shared.db import create_engine, create_sessionmaker
 from shared.events.outbox import OutboxRelay
+from shared.heap import Freezer
 from shared.kafka import producer_for
 
 
@@ -44,6 +45,7 @@ class Runtime:
             linger=settings.relay_linger,
         )
         self.hub = Hub()
+        self.freezer = Freezer(settings.gc_freeze_interval)
         self.redis: Redis | None = None
         if settings.redis_url:
             self.redis = Redis.from_url(settings.redis_url)
@@ -58,6 +60,7 @@ class Runtime:
         )
 
     async def start(self) -> None:
+        self.freezer.start()
         await self.bus.start()
         self.producer.start()
         self.relay.start()
@@ -66,6 +69,7 @@ class Runtime:
         await self.relay.stop()
         await self.producer.stop()
         await self.bus.stop()
+        await self.freezer.stop()
         if self.redis is not None:
             await self.redis.aclose()
         await self.http.aclose()

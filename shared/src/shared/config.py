@@ -55,6 +55,10 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "auth_service"
     jwt_audience: str = "suite"
     cors_origins: list[str] = Field(default_factory=list)
+    # How often what survived the young collections is frozen out of the cyclic garbage
+    # collector (see shared.heap): a full collection over a busy server's objects stalls
+    # its event loop for 100 ms and more. 0: never; the collector runs as Python sets it.
+    gc_freeze_interval: float = Field(default=1.0, ge=0)
 
     @property
     def is_production(self) -> bool:
