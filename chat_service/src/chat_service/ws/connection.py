@@ -9,6 +9,7 @@ others. What the hub offers before the handshake completes waits until :meth:`op
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -47,6 +48,8 @@ class Connection:
         self._close_timeout = close_timeout
         # Frames offered before the handshake completed; None once open.
         self._held: list[TextFrame] | None = []
+        # While :meth:`offer_all` runs: its frames, written together at its end.
+        self._batch: list[TextFrame] | None = None
         self.closed = False
         self.close_code: int | None = None
         self._close_reason = ""
@@ -64,6 +67,15 @@ class Connection:
             return
         for frame in held:
             self._write(frame)
+
+    def offer_all(self, events: Sequence[Outgoing]) -> None:
+        """:meth:`offer` each, and write what they send in one go."""
+        self._batch = []
+        try:
+            for event in events:
+                self.offer(event)
+        finally:
+            self._release()
 
     def offer(self, event: Outgoing) -> None:
         if not self.events:
@@ -85,6 +97,10 @@ class Connection:
     def close(self, code: int, reason: str) -> None:
         if self.closed:
             return
+        # What was sent before the close goes out before its frame (and may close first).
+        self._release()
+        if self.closed:
+            return
         self.closed = True
         self.close_code, self._close_reason = code, reason
         if self._held is None:
@@ -95,8 +111,18 @@ class Connection:
             return
         if self._held is not None:
             self._held.append(frame)
-            return
-        buffered = self._wire.write(frame)
+        elif self._batch is not None:
+            self._batch.append(frame)
+        else:
+            self._put((frame,))
+
+    def _release(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch:
+            self._put(batch)
+
+    def _put(self, frames: Sequence[TextFrame]) -> None:
+        buffered = self._wire.write(*frames)
         if buffered is None:  # the client is gone
             self.closed = True
         elif buffered > self._max_buffer:
