@@ -3,7 +3,9 @@
 With Redis, each instance subscribes to ``<prefix>user:<id>`` for the users connected
 to it and the consumer publishes there; without Redis, delivery stays in-process. The
 publishing instance delivers to its own sockets at once, and skips its own messages when
-they come back from Redis (each starts with the id of the instance that sent it).
+they come back from Redis (each starts with the id of the instance that sent it). What
+Redis has delivered already is read with the message waited for and delivered together,
+a socket's share in one write.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from notify_ws_service.ws.registry import Registry
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+# Messages read off Redis and delivered together at most.
+MAX_RECEIVED = 256
+# How long a user's subscription may take before the socket is refused (1013).
+SUBSCRIBE_TIMEOUT = 5.0
 
 
 class Bus(Protocol):
@@ -65,6 +72,8 @@ class RedisBus:
         # Keeps the pub/sub connection subscribed to something even with no user here.
         self._home = f"{prefix}instance:{self._origin.decode()}"
         self._confirmations: dict[str, deque[asyncio.Future[None]]] = {}
+        # Set once the listener's own subscription opened the pub/sub connection.
+        self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def channel(self, user_id: UUID) -> str:
@@ -97,8 +106,12 @@ class RedisBus:
         waiting = self._confirmations.setdefault(channel, deque())
         waiting.append(confirmed)
         try:
-            await self._pubsub.subscribe(channel)
-            await asyncio.wait_for(asyncio.shield(confirmed), timeout=5.0)
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                # Before that, two subscribes could each open a connection, and the
+                # confirmation on the one replaced would never be read.
+                await self._listening.wait()
+                await self._pubsub.subscribe(channel)
+                await asyncio.shield(confirmed)
         finally:
             # A later subscribe to this channel must not wait on this one's confirmation.
             if not confirmed.done() and confirmed in waiting:
@@ -117,6 +130,7 @@ class RedisBus:
             except Exception as exc:
                 log.warning("bus.redis_unavailable", error=repr(exc))
                 await asyncio.sleep(1.0)
+        self._listening.set()
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
@@ -130,9 +144,17 @@ class RedisBus:
                 continue
             if message is None:
                 continue
-            self._handle(message)
+            pushes: list[Push] = []
+            while message is not None:
+                if (push := self._handle(message)) is not None:
+                    pushes.append(push)
+                if len(pushes) >= MAX_RECEIVED:
+                    break
+                message = await self._pubsub.get_message(timeout=0)
+            await self._registry.deliver_all(pushes)
 
-    def _handle(self, message: dict[str, object]) -> None:
+    def _handle(self, message: dict[str, object]) -> Push | None:
+        """A push from another instance, or None (a confirmation, our own, unreadable)."""
         kind = message.get("type")
         channel = _text(message.get("channel"))
         if kind == "subscribe":
@@ -143,21 +165,20 @@ class RedisBus:
                     del self._confirmations[channel]
                 if not future.done():
                     future.set_result(None)
-            return
+            return None
         if kind != "message":
-            return
+            return None
         data = message.get("data")
         if not isinstance(data, bytes):
-            return
+            return None
         origin, _, body = data.partition(b" ")
         if origin == self._origin:
-            return
+            return None
         try:
-            push = Push.decode(body)
+            return Push.decode(body)
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("bus.bad_message", channel=channel, error=repr(exc))
-            return
-        self._registry.deliver(push)
+            return None
 
 
 def _text(value: object) -> str:

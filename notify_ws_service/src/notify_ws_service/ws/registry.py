@@ -51,10 +51,6 @@ class Registry:
             return True
         return False
 
-    def deliver(self, push: Push) -> None:
-        for connection in list(self._by_user.get(push.user_id, {}).values()):
-            connection.offer(push)
-
     async def deliver_all(
         self, pushes: Sequence[Push], *, slice_seconds: float = DELIVERY_SLICE
     ) -> None:

@@ -1,0 +1,60 @@
+"""Pushes between instances: what Redis delivered together reaches a socket together."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+from redis.asyncio import Redis
+
+from notify_ws_service.fanout.bus import RedisBus
+from notify_ws_service.ws.connection import Start
+from notify_ws_service.ws.registry import Registry
+
+from ..ws.test_connection import FakeWire, connection, drain, push
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+class TestRedisBus:
+    async def test_pushes_from_another_instance_arrive_in_order_and_in_few_writes(
+        self, redis: Redis
+    ) -> None:
+        prefix = f"test-bus-{uuid4().hex}:"
+        sender = RedisBus(redis, Registry(max_connections=1), prefix=prefix)
+        registry = Registry(max_connections=1)
+        receiver = RedisBus(redis, registry, prefix=prefix)
+        user = uuid4()
+        wire = FakeWire()
+        socket = connection(user_id=user, wire=wire, max_waiting=100)
+        socket.open(Start(last=0))
+        registry.add(socket)
+        await receiver.start()
+        try:
+            await receiver.subscribe(user)
+            await sender.publish([push(user, p) for p in range(1, 21)])
+            async with asyncio.timeout(5):
+                while len(wire.frames) < 20:
+                    await asyncio.sleep(0.01)
+            assert drain(socket) == [str(p) for p in range(1, 21)]
+            assert max(wire.writes) > 1, "a write a push"
+        finally:
+            await receiver.stop()
+            await sender.stop()
+
+    async def test_a_user_subscribed_as_the_bus_starts_is_confirmed(self, redis: Redis) -> None:
+        bus = RedisBus(redis, Registry(max_connections=1), prefix=f"test-bus-{uuid4().hex}:")
+        await bus.start()
+        try:
+            await bus.subscribe(uuid4())
+        finally:
+            await bus.stop()
