@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from uuid import uuid4
 
-import pytest
 from redis.asyncio import Redis
 
 from notify_ws_service.fanout.bus import RedisBus
@@ -14,15 +12,6 @@ from notify_ws_service.ws.connection import Start
 from notify_ws_service.ws.registry import Registry
 
 from ..ws.test_connection import FakeWire, connection, drain, push
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 class TestRedisBus:

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from uuid import uuid4
 
-import pytest
 from redis.asyncio import Redis
 
 from notify_ws_service.fanout.presence import RedisPresence
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def presence(redis: Redis, *, cap: int = 3, lease: float = 1.0) -> RedisPresence:
