@@ -24,6 +24,7 @@ from redis.asyncio.client import PubSub
 
 from chat_service.realtime.frames import Delivery, Outgoing
 from shared.logging import get_logger
+from shared.pubsub import ready_message
 
 log = get_logger(__name__)
 
@@ -159,7 +160,7 @@ class RedisHub(Hub):
                 if len(routed) >= MAX_ROUTED:
                     break
                 # What has arrived already goes out with it; nothing is waited for.
-                message = await self._pubsub.get_message(timeout=0)
+                message = await ready_message(self._pubsub)
             self._dispatch(routed)
 
 

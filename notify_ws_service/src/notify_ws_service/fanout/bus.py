@@ -23,6 +23,7 @@ from redis.asyncio.client import PubSub
 from notify_ws_service.fanout.push import Push
 from notify_ws_service.ws.registry import Registry
 from shared.logging import get_logger
+from shared.pubsub import ready_message
 
 log = get_logger(__name__)
 
@@ -150,7 +151,7 @@ class RedisBus:
                     pushes.append(push)
                 if len(pushes) >= MAX_RECEIVED:
                     break
-                message = await self._pubsub.get_message(timeout=0)
+                message = await ready_message(self._pubsub)
             await self._registry.deliver_all(pushes)
 
     def _handle(self, message: dict[str, object]) -> Push | None:
