@@ -1,5 +1,5 @@
 """Events that arrive together reach each socket in one write, in order; a close among
-them goes out after what came before it."""
+them, or one asked for before the socket opened, goes out after what came before it."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class FakeWire:
         return [json.loads(frame.payload)["data"]["text"] for frame in self.frames]
 
 
-def opened(chat_id: UUID | None = None) -> tuple[Connection, FakeWire]:
+def unopened(chat_id: UUID | None = None) -> tuple[Connection, FakeWire]:
     wire = FakeWire()
     connection = Connection(
         cast(WebSocket, None),
@@ -53,6 +53,11 @@ def opened(chat_id: UUID | None = None) -> tuple[Connection, FakeWire]:
         close_timeout=1.0,
         chat_id=chat_id,
     )
+    return connection, wire
+
+
+def opened(chat_id: UUID | None = None) -> tuple[Connection, FakeWire]:
+    connection, wire = unopened(chat_id)
     connection.open()
     return connection, wire
 
@@ -139,3 +144,41 @@ class TestHubs:
         finally:
             await hub.stop()
             await redis.aclose()
+
+    async def test_the_listener_outlives_a_dispatch_that_failed(self, redis_url: str) -> None:
+        redis = Redis.from_url(redis_url)
+        hub = RedisHub(redis, prefix=f"chat-test-{uuid4().hex[:8]}:")
+        await hub.start()
+        try:
+            broken, fine = Broken(uuid4()), Recorder(uuid4())
+            for subscriber in (broken, fine):
+                await hub.register(subscriber)
+            chat = uuid4()
+            await hub.deliver([delivery(broken.user_id, chat, "fails")])
+            await asyncio.sleep(0.2)
+            await hub.deliver([delivery(fine.user_id, chat, "arrives")])
+            async with asyncio.timeout(5):
+                while not fine.offers:
+                    await asyncio.sleep(0.01)
+            assert fine.offers == [["arrives"]]
+        finally:
+            await hub.stop()
+            await redis.aclose()
+
+
+class Broken(Recorder):
+    def offer_all(self, events: Sequence[Outgoing]) -> None:
+        raise RuntimeError("the socket's write failed")
+
+
+class TestBeforeOpen:
+    def test_a_chat_deleted_before_the_socket_opened_is_sent_then_the_close(self) -> None:
+        chat = uuid4()
+        connection, wire = unopened(chat_id=chat)
+        user = connection.user_id
+        connection.offer_all([delivery(user, chat, "deleted", event="chat_deleted").outgoing()])
+        assert wire.frames == []
+        connection.open()
+        assert wire.texts() == ["deleted"]
+        assert wire.closed == (1000, "chat deleted")
+        assert wire.closed_after == 1

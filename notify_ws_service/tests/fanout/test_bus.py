@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from notify_ws_service.fanout.bus import RedisBus
 from notify_ws_service.ws.connection import Start
 from notify_ws_service.ws.registry import Registry
+from shared.ws.wire import TextFrame
 
 from ..ws.test_connection import FakeWire, connection, drain, push
 
@@ -47,3 +48,43 @@ class TestRedisBus:
             await bus.subscribe(uuid4())
         finally:
             await bus.stop()
+
+    async def test_unsubscribing_before_the_listener_subscribed_sends_nothing(self) -> None:
+        unreachable = Redis.from_url("redis://127.0.0.1:1/0")
+        bus = RedisBus(unreachable, Registry(max_connections=1), prefix="test-bus:")
+        await bus.start()
+        try:
+            await bus.unsubscribe(uuid4())
+        finally:
+            await bus.stop()
+            await unreachable.aclose()
+
+    async def test_the_listener_outlives_a_delivery_that_failed(self, redis: Redis) -> None:
+        prefix = f"test-bus-{uuid4().hex}:"
+        sender = RedisBus(redis, Registry(max_connections=1), prefix=prefix)
+        registry = Registry(max_connections=2)
+        receiver = RedisBus(redis, registry, prefix=prefix)
+        broken, fine = uuid4(), uuid4()
+        wire = FakeWire()
+        for user, user_wire in ((broken, BrokenWire()), (fine, wire)):
+            socket = connection(user_id=user, wire=user_wire)
+            socket.open(Start(last=0))
+            registry.add(socket)
+        await receiver.start()
+        try:
+            await receiver.subscribe(broken)
+            await receiver.subscribe(fine)
+            await sender.publish([push(broken, 1)])
+            await asyncio.sleep(0.2)
+            await sender.publish([push(fine, 1)])
+            async with asyncio.timeout(5):
+                while not wire.frames:
+                    await asyncio.sleep(0.01)
+        finally:
+            await receiver.stop()
+            await sender.stop()
+
+
+class BrokenWire(FakeWire):
+    def write(self, *frames: TextFrame) -> int | None:
+        raise RuntimeError("the socket's write failed")

@@ -161,7 +161,11 @@ class RedisHub(Hub):
                     break
                 # What has arrived already goes out with it; nothing is waited for.
                 message = await ready_message(self._pubsub)
-            self._dispatch(routed)
+            try:
+                self._dispatch(routed)
+            except Exception as exc:
+                # The listener must outlive whatever went wrong with one delivery.
+                log.error("fanout.dispatch_failed", error=repr(exc), events=len(routed))
 
 
 def _wire(delivery: Delivery) -> str:

@@ -59,14 +59,14 @@ class Connection:
         return self.actor.user_id
 
     def open(self) -> None:
-        """Once accepted: write what waited, or the close asked for meanwhile."""
+        """Once accepted: write what waited, then the close asked for meanwhile, if any
+        (the event that closed a per-chat socket goes out before its close frame)."""
         held, self._held = self._held or [], None
-        if self.closed:
-            assert self.close_code is not None
-            self._wire.close(self.close_code, self._close_reason, timeout=self._close_timeout)
-            return
-        for frame in held:
-            self._write(frame)
+        code = self.close_code
+        if held:
+            self._put(held)
+        if code is not None:
+            self._wire.close(code, self._close_reason, timeout=self._close_timeout)
 
     def offer_all(self, events: Sequence[Outgoing]) -> None:
         """:meth:`offer` each, and write what they send in one go."""

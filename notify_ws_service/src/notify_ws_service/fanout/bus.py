@@ -121,7 +121,10 @@ class RedisBus:
                     self._confirmations.pop(channel, None)
 
     async def unsubscribe(self, user_id: UUID) -> None:
-        await self._pubsub.unsubscribe(self.channel(user_id))
+        # Before the listener's subscription nothing was subscribed, and a command now
+        # could open a second connection beside the listener's.
+        if self._listening.is_set():
+            await self._pubsub.unsubscribe(self.channel(user_id))
 
     async def _listen(self) -> None:
         while True:
@@ -152,7 +155,11 @@ class RedisBus:
                 if len(pushes) >= MAX_RECEIVED:
                     break
                 message = await ready_message(self._pubsub)
-            await self._registry.deliver_all(pushes)
+            try:
+                await self._registry.deliver_all(pushes)
+            except Exception as exc:
+                # The listener must outlive whatever went wrong with one delivery.
+                log.error("bus.delivery_failed", error=repr(exc), pushes=len(pushes))
 
     def _handle(self, message: dict[str, object]) -> Push | None:
         """A push from another instance, or None (a confirmation, our own, unreadable)."""
