@@ -24,12 +24,9 @@ from redis.asyncio.client import PubSub
 
 from chat_service.realtime.frames import Delivery, Outgoing
 from shared.logging import get_logger
-from shared.pubsub import ready_message
+from shared.pubsub import with_ready
 
 log = get_logger(__name__)
-
-# Events read off Redis and dispatched together at most (the loop is given back between).
-MAX_ROUTED = 256
 
 
 class Subscriber(Protocol):
@@ -149,18 +146,14 @@ class RedisHub(Hub):
             if message is None:
                 continue
             routed = []
-            while message is not None:
-                if message["type"] == "subscribe":
+            for item in await with_ready(self._pubsub, message):
+                if item["type"] == "subscribe":
                     self._subscribed.set()
-                elif message["type"] == "message":
+                elif item["type"] == "message":
                     try:
-                        routed.append(_unwire(message["data"]))
+                        routed.append(_unwire(item["data"]))
                     except (ValueError, KeyError, TypeError):
                         log.warning("fanout.bad_message", channel=self._channel)
-                if len(routed) >= MAX_ROUTED:
-                    break
-                # What has arrived already goes out with it; nothing is waited for.
-                message = await ready_message(self._pubsub)
             try:
                 self._dispatch(routed)
             except Exception as exc:

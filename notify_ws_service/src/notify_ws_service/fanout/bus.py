@@ -23,12 +23,10 @@ from redis.asyncio.client import PubSub
 from notify_ws_service.fanout.push import Push
 from notify_ws_service.ws.registry import Registry
 from shared.logging import get_logger
-from shared.pubsub import ready_message
+from shared.pubsub import with_ready
 
 log = get_logger(__name__)
 
-# Messages read off Redis and delivered together at most.
-MAX_RECEIVED = 256
 # How long a user's subscription may take before the socket is refused (1013).
 SUBSCRIBE_TIMEOUT = 5.0
 
@@ -148,13 +146,8 @@ class RedisBus:
                 continue
             if message is None:
                 continue
-            pushes: list[Push] = []
-            while message is not None:
-                if (push := self._handle(message)) is not None:
-                    pushes.append(push)
-                if len(pushes) >= MAX_RECEIVED:
-                    break
-                message = await ready_message(self._pubsub)
+            received = await with_ready(self._pubsub, message)
+            pushes = [push for m in received if (push := self._handle(m)) is not None]
             try:
                 await self._registry.deliver_all(pushes)
             except Exception as exc:
