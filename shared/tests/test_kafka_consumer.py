@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -47,11 +48,12 @@ def _consumer(
     producer: ResilientProducer,
     *,
     retry_backoff: float = 0.1,
+    group: str | None = None,
 ) -> BatchConsumer:
     return BatchConsumer(
         [topic],
         bootstrap_servers=bootstrap,
-        group_id=f"g-{uuid.uuid4().hex}",
+        group_id=group or f"g-{uuid.uuid4().hex}",
         handler=handler,
         producer=producer.producer,
         retry_backoff=retry_backoff,
@@ -178,13 +180,7 @@ class TestBatchConsumer:
         group = f"g-{uuid.uuid4().hex}"
 
         def member() -> BatchConsumer:
-            return BatchConsumer(
-                [topic],
-                bootstrap_servers=kafka_bootstrap,
-                group_id=group,
-                handler=handler,
-                producer=producer.producer,
-            )
+            return _consumer(kafka_bootstrap, topic, handler, producer, group=group)
 
         consumer = member()
         real_commit = consumer._consumer.commit
@@ -219,6 +215,53 @@ class TestBatchConsumer:
             await successor.stop()
             await producer.stop()
         assert seen == [b"first", b"second", b"third"]
+
+    async def test_a_rebalance_waits_for_the_batch_in_hand_and_commits_it(
+        self, kafka_bootstrap: str
+    ) -> None:
+        topic = f"hand-over-{uuid.uuid4().hex[:8]}"
+        await ensure_topics(kafka_bootstrap, [topic, dead_letter(topic)], partitions=2)
+        producer = ResilientProducer(kafka_bootstrap)
+        producer.start()
+        await producer.wait_ready(20)
+        handled: list[bytes] = []
+        first_in_hand = asyncio.Event()
+        group = f"g-{uuid.uuid4().hex}"
+
+        def member(name: str) -> BatchConsumer:
+            async def handler(records: list[ConsumerRecord[bytes, bytes]]) -> Sequence[Rejected]:
+                if name == "first" and not first_in_hand.is_set():
+                    first_in_hand.set()
+                    # Holds its first batch until the second member owns a partition
+                    # (which cannot happen before the batch is done: then for a while,
+                    # under the group's rebalance timeout).
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(15):
+                            await _until(lambda: bool(second._consumer.assignment()))
+                handled.extend(r.value or b"" for r in records)
+                return []
+
+            return _consumer(kafka_bootstrap, topic, handler, producer, group=group)
+
+        async def publish(value: bytes) -> None:
+            for partition in (0, 1):
+                await producer.producer.send_and_wait(topic, value, partition=partition)
+
+        await publish(b"before")
+        first, second = member("first"), member("second")
+        await first.start()
+        try:
+            await asyncio.wait_for(first_in_hand.wait(), 60)
+            await second.start()  # joins while the first member holds both partitions' records
+            await _until(lambda: bool(second._consumer.assignment()))
+            await publish(b"after")
+            await _until(lambda: handled.count(b"after") >= 2)
+        finally:
+            await second.stop()
+            await first.stop()
+            await producer.stop()
+        # The new owner of a partition started after what the old one had handled.
+        assert sorted(handled) == [b"after", b"after", b"before", b"before"]
 
 
 async def test_the_fetch_wait_is_the_consumers() -> None:

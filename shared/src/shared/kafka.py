@@ -13,7 +13,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -118,6 +124,9 @@ class BatchConsumer:
     stalling its partition for good. A record counts as poison only when it fails alone
     and the record after it then succeeds: when two in a row fail, the fault is the
     handler's (its database is down, say) and nothing is dead-lettered.
+
+    Before a rebalance takes partitions away, the batch in hand is finished and what was
+    handled is committed, so the next owner starts right after it.
     """
 
     def __init__(
@@ -134,15 +143,19 @@ class BatchConsumer:
         auto_offset_reset: str = "earliest",
         fetch_max_wait_ms: int = 500,
         isolate_after: int = 3,
+        rebalance_timeout_ms: int = 60_000,
     ) -> None:
+        self._topics = list(topics)
         self._consumer = AIOKafkaConsumer(
-            *topics,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset=auto_offset_reset,
             max_poll_records=max_records,
             fetch_max_wait_ms=fetch_max_wait_ms,
+            # A rebalance waits for the batch in hand (see _hand_over), and the group
+            # for each member's: longer than a batch takes, as Kafka's own clients do.
+            rebalance_timeout_ms=rebalance_timeout_ms,
         )
         self._handler = handler
         self._producer = producer
@@ -155,9 +168,12 @@ class BatchConsumer:
         # Offsets handled but not committed yet, and the task committing them.
         self._uncommitted: dict[TopicPartition, int] = {}
         self._committer: asyncio.Task[None] | None = None
+        # Held while a batch is handled; a rebalance waits for it.
+        self._in_hand = asyncio.Lock()
         self.handled = 0
 
     async def start(self) -> None:
+        self._consumer.subscribe(self._topics, listener=_HandOver(self._hand_over))
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="kafka-consumer")
 
@@ -186,9 +202,12 @@ class BatchConsumer:
 
     async def _poll_once(self) -> None:
         batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
+        if any(batches.values()):
+            async with self._in_hand:
+                await self._handle(batches)
+
+    async def _handle(self, batches: Batches) -> None:
         records = [r for partition in batches.values() for r in partition]
-        if not records:
-            return
         _observe_age(batches)
         try:
             rejected = await self._handler(records)
@@ -240,6 +259,13 @@ class BatchConsumer:
         """Wait for the background commit, before a commit of our own or leaving."""
         if self._committer is not None:
             await self._committer
+
+    async def _hand_over(self) -> None:
+        """Before a rebalance: finish the batch in hand and commit it while its partitions
+        are still ours. Left to the background, that commit could find them gone and be
+        dropped: their next owner would handle those records again."""
+        async with self._in_hand:
+            await self._committed()
 
     async def _isolate(self, batches: Batches) -> None:
         """Handle a failing batch record by record; commit and resume after what is done."""
@@ -308,11 +334,23 @@ class BatchConsumer:
             self._consumer.seek(partition, records[0].offset)
 
     def _observe(self, batches: Batches) -> None:
+        assigned = self._consumer.assignment()
         for partition, records in batches.items():
             KAFKA_CONSUMED.labels(partition.topic).inc(len(records))
-            highwater = self._consumer.highwater(partition)
+            highwater = self._consumer.highwater(partition) if partition in assigned else None
             if highwater is not None:
                 KAFKA_LAG.labels(partition.topic).set(max(0, highwater - records[-1].offset - 1))
+
+
+class _HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, hand_over: Callable[[], Awaitable[None]]) -> None:
+        self._hand_over = hand_over
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._hand_over()
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass
 
 
 def _observe_age(batches: Batches) -> None:
