@@ -11,6 +11,7 @@ import uvicorn
 from auth_service.config import get_settings
 from auth_service.demo import load_demo_users
 from auth_service.schema import upgrade
+from shared.http import server_options
 from shared.logging import configure_logging
 
 
@@ -30,11 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.run(
             "auth_service.main:create_app",
             factory=True,
-            host=settings.host,
-            port=settings.port,
-            ws_per_message_deflate=False,
             ws_max_size=65536,
-            log_config=None,
+            **server_options(settings),
         )
     elif args.command == "seed-demo":
         if settings.is_production:

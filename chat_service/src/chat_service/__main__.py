@@ -11,6 +11,7 @@ import uvicorn
 from chat_service.config import get_settings
 from chat_service.demo import load_demo_chats
 from chat_service.schema import upgrade
+from shared.http import server_options
 from shared.logging import configure_logging
 from shared.ws.wire import WireWebSocketProtocol
 
@@ -31,12 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.run(
             "chat_service.main:create_app",
             factory=True,
-            host=settings.host,
-            port=settings.port,
             ws=WireWebSocketProtocol,
-            ws_per_message_deflate=False,
             ws_max_size=settings.ws_max_frame_bytes,
-            log_config=None,
+            **server_options(settings),
         )
     elif args.command == "seed-demo":
         if settings.is_production:

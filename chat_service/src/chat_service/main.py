@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -27,6 +26,7 @@ from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.events.topics import CHAT_EVENTS
 from shared.heap import Freezer
+from shared.http import service_client
 from shared.kafka import producer_for
 from shared.logging import get_logger
 
@@ -86,7 +86,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         sessionmaker = create_sessionmaker(engine)
-        http = httpx.AsyncClient()
+        http = service_client()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         hub: Hub = (
             RedisHub(redis, prefix=settings.redis_channel_prefix)

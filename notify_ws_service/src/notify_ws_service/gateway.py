@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 from datetime import timedelta
 
-import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -30,6 +29,7 @@ from shared.app import ReadinessCheck
 from shared.db import create_engine, create_sessionmaker, session_scope, utcnow
 from shared.events.topics import dead_letter
 from shared.heap import Freezer
+from shared.http import service_client
 from shared.kafka import BatchConsumer, BatchHandler, ResilientProducer, ensure_topics
 from shared.logging import get_logger
 
@@ -48,7 +48,7 @@ class Gateway:
             settings.database_url, pool_size=settings.database_pool_size
         )
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
-        self.http = httpx.AsyncClient()
+        self.http = service_client()
         self.verifier = AuthVerifier(
             settings.auth_url,
             self.http,

@@ -20,6 +20,7 @@ from notify_ws_service.gateway import Gateway
 from notify_ws_service.ws.router import WS_PATH
 from notify_ws_service.ws.session import run_socket
 from shared.app import CorrelationMiddleware
+from shared.http import server_options
 from shared.ws.wire import WireWebSocketProtocol
 
 
@@ -55,12 +56,9 @@ def sockets_first(app: FastAPI) -> ASGIApp:
 
 def uvicorn_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
     options: dict[str, Any] = {
+        **server_options(settings),
         "ws": WireWebSocketProtocol,
-        "host": settings.host,
-        "port": settings.port,
-        "log_config": None,
         "lifespan": "on",
-        "ws_per_message_deflate": False,
         "ws_max_size": settings.ws_max_size,
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_timeout,

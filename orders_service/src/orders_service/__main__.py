@@ -12,6 +12,7 @@ from alembic.config import Config
 
 from orders_service.config import get_settings
 from orders_service.main import create_app
+from shared.http import server_options
 from shared.logging import configure_logging
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -39,13 +40,10 @@ def serve() -> None:
     configure_logging(level=settings.log_level, json=settings.log_json)
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        ws_per_message_deflate=False,
         ws_max_size=settings.ws_max_size,
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_timeout,
+        **server_options(settings),
     )
 
 

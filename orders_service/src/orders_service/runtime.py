@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 
-import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -19,6 +18,7 @@ from shared.auth.jwks import JwksVerifier
 from shared.db import create_engine, create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.heap import Freezer
+from shared.http import service_client
 from shared.kafka import producer_for
 
 
@@ -29,7 +29,7 @@ class Runtime:
             settings.database_url, pool_size=settings.database_pool_size
         )
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
-        self.http = httpx.AsyncClient()
+        self.http = service_client()
         self.verifier = JwksVerifier(
             settings.auth_url,
             issuer=settings.jwt_issuer,

@@ -59,6 +59,10 @@ class ServiceSettings(BaseSettings):
     # collector (see shared.heap): a full collection over a busy server's objects stalls
     # its event loop for 100 ms and more. 0: never; the collector runs as Python sets it.
     gc_freeze_interval: float = Field(default=1.0, ge=0)
+    # Seconds the HTTP server keeps an idle connection open. Longer than the suite's own
+    # clients keep one for reuse (shared.http) and than load balancers usually do (60 s):
+    # the side that reuses a connection must be the first to give it up.
+    http_keep_alive: float = Field(default=75.0, gt=0)
 
     @property
     def is_production(self) -> bool:

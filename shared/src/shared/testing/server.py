@@ -11,25 +11,18 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from shared.config import ServiceSettings
+from shared.http import server_options
 from shared.ws.wire import WireWebSocketProtocol
 
 
 @asynccontextmanager
 async def serve(app: ASGIApp, *, port: int = 0, **config: Any) -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on 127.0.0.1, with the services' WebSocket protocol;
-    yields its base URL ``http://host:port``."""
-    config.setdefault("ws", WireWebSocketProtocol)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on",
-            ws_per_message_deflate=False,
-            **config,
-        )
-    )
+    """Run ``app`` under uvicorn on 127.0.0.1 as the services run (``config`` overrides
+    that), with their WebSocket protocol; yields its base URL ``http://host:port``."""
+    settings = ServiceSettings.model_construct(host="127.0.0.1", port=port)
+    options = {**server_options(settings), "lifespan": "on", "ws": WireWebSocketProtocol}
+    server = uvicorn.Server(uvicorn.Config(app, **{**options, **config}))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

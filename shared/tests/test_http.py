@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI, Request
+
+from shared.config import ServiceSettings
+from shared.http import CLIENT_KEEP_ALIVE, service_client
+from shared.testing.server import serve
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/peer")
+    async def peer(request: Request) -> int:
+        """The client's port: the same on a reused connection."""
+        assert request.client is not None
+        return request.client.port
+
+    return app
+
+
+async def _ports(idle: float, **server: float) -> tuple[int, int]:
+    """The ports two requests came from, ``idle`` seconds apart, over one client."""
+    async with serve(_app(), **server) as url, service_client() as client:
+        first = (await client.get(f"{url}/peer")).json()
+        await asyncio.sleep(idle)
+        second = (await client.get(f"{url}/peer")).json()
+    return first, second
+
+
+async def test_a_connection_idle_past_the_usual_five_seconds_is_reused() -> None:
+    # uvicorn and httpx both drop an idle connection after 5 s by default, so a request
+    # then could go out on a connection the server was closing, and get no answer.
+    first, second = await _ports(idle=6.0)
+    assert first == second
+
+
+async def test_a_server_closes_a_connection_idle_past_its_keep_alive() -> None:
+    first, second = await _ports(idle=1.5, timeout_keep_alive=0.5)
+    assert first != second, "the client noticed and opened a new connection"
+
+
+def test_clients_give_up_idle_connections_before_servers_do() -> None:
+    assert ServiceSettings.model_fields["http_keep_alive"].default > CLIENT_KEEP_ALIVE
