@@ -226,18 +226,23 @@ class TestBatchConsumer:
         await producer.wait_ready(20)
         handled: list[bytes] = []
         first_in_hand = asyncio.Event()
+        first_batch: set[int] = set()  # its partitions
+        assigned_while_held = False
         group = f"g-{uuid.uuid4().hex}"
 
         def member(name: str) -> BatchConsumer:
             async def handler(records: list[ConsumerRecord[bytes, bytes]]) -> Sequence[Rejected]:
+                nonlocal assigned_while_held
                 if name == "first" and not first_in_hand.is_set():
                     first_in_hand.set()
+                    first_batch.update(r.partition for r in records)
                     # Holds its first batch until the second member owns a partition
-                    # (which cannot happen before the batch is done: then for a while,
-                    # under the group's rebalance timeout).
+                    # (which must not happen before the batch is done: then for a
+                    # while, under the group's rebalance timeout).
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(15):
                             await _until(lambda: bool(second._consumer.assignment()))
+                            assigned_while_held = True
                 handled.extend(r.value or b"" for r in records)
                 return []
 
@@ -260,6 +265,8 @@ class TestBatchConsumer:
             await second.stop()
             await first.stop()
             await producer.stop()
+        assert first_batch == {0, 1}, "whichever partition moves, it had records in hand"
+        assert not assigned_while_held
         # The new owner of a partition started after what the old one had handled.
         assert sorted(handled) == [b"after", b"after", b"before", b"before"]
 

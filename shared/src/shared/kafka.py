@@ -143,7 +143,7 @@ class BatchConsumer:
         auto_offset_reset: str = "earliest",
         fetch_max_wait_ms: int = 500,
         isolate_after: int = 3,
-        rebalance_timeout_ms: int = 60_000,
+        rebalance_timeout_ms: int = 30_000,
     ) -> None:
         self._topics = list(topics)
         self._consumer = AIOKafkaConsumer(
@@ -153,8 +153,9 @@ class BatchConsumer:
             auto_offset_reset=auto_offset_reset,
             max_poll_records=max_records,
             fetch_max_wait_ms=fetch_max_wait_ms,
-            # A rebalance waits for the batch in hand (see _hand_over), and the group
-            # for each member's: longer than a batch takes, as Kafka's own clients do.
+            # How long the group waits for its members to rejoin; each finishes its
+            # batch in hand first (see _hand_over). Under the request timeout (40 s), as
+            # the JoinGroup request waits that long at most.
             rebalance_timeout_ms=rebalance_timeout_ms,
         )
         self._handler = handler
@@ -170,6 +171,8 @@ class BatchConsumer:
         self._committer: asyncio.Task[None] | None = None
         # Held while a batch is handled; a rebalance waits for it.
         self._in_hand = asyncio.Lock()
+        self._rebalances = 0
+        self._polling = False  # waiting for records: safe to cancel
         self.handled = 0
 
     async def start(self) -> None:
@@ -181,9 +184,15 @@ class BatchConsumer:
         """Finish the batch in hand, commit it, leave the group."""
         self._stopping.set()
         if self._task is not None:
-            await self._task
-        await self._committed()
-        await self._consumer.stop()
+            if self._polling:
+                # Not waiting for the poll, which blocks as long as a rebalance lasts.
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            await self._committed()
+        finally:
+            await self._consumer.stop()
 
     @property
     def running(self) -> bool:
@@ -201,12 +210,25 @@ class BatchConsumer:
                 await asyncio.sleep(self._retry_backoff)
 
     async def _poll_once(self) -> None:
-        batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
-        if any(batches.values()):
-            async with self._in_hand:
-                await self._handle(batches)
+        rebalances = self._rebalances
+        self._polling = True
+        try:
+            batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
+        finally:
+            self._polling = False
+        if not any(batches.values()):
+            return
+        async with self._in_hand:
+            if self._rebalances != rebalances:
+                # Fetched before a rebalance that took the lock first: no longer ours to
+                # handle; the new assignment reads on from the committed offsets.
+                return
+            done = await self._handle(batches)
+        if not done:
+            await asyncio.sleep(self._retry_backoff)  # not holding up a rebalance
 
-    async def _handle(self, batches: Batches) -> None:
+    async def _handle(self, batches: Batches) -> bool:
+        """Handles a batch; False when some of it is to be retried after a pause."""
         records = [r for partition in batches.values() for r in partition]
         _observe_age(batches)
         try:
@@ -217,15 +239,14 @@ class BatchConsumer:
             log.error("consumer.batch_failed", error=repr(exc), size=len(records))
             self._failed_in_a_row += 1
             if self._failed_in_a_row >= self._isolate_after:
-                await self._isolate(batches)
-            else:
-                await self._rewind(batches)
-                await asyncio.sleep(self._retry_backoff)
-            return
+                return await self._isolate(batches)
+            await self._rewind(batches)
+            return False
         self._failed_in_a_row = 0
         self._commit_later(batches)
         self.handled += len(records)
         self._observe(batches)
+        return True
 
     def _commit_later(self, batches: Batches) -> None:
         """Commit in the background: the next batch need not wait for the coordinator.
@@ -265,10 +286,12 @@ class BatchConsumer:
         are still ours. Left to the background, that commit could find them gone and be
         dropped: their next owner would handle those records again."""
         async with self._in_hand:
+            self._rebalances += 1
             await self._committed()
 
-    async def _isolate(self, batches: Batches) -> None:
-        """Handle a failing batch record by record; commit and resume after what is done."""
+    async def _isolate(self, batches: Batches) -> bool:
+        """Handle a failing batch record by record; commit and resume after what is done.
+        False when some of it is left to retry."""
         resume: dict[TopicPartition, int] = {}
         try:
             for partition, records in batches.items():
@@ -300,10 +323,10 @@ class BatchConsumer:
                 await self._committed()
                 await self._consumer.commit(done)
         if unfinished:
-            await asyncio.sleep(self._retry_backoff)
-        else:
-            self._failed_in_a_row = 0
-            self._observe(batches)
+            return False
+        self._failed_in_a_row = 0
+        self._observe(batches)
+        return True
 
     async def _handle_alone(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         try:
@@ -343,6 +366,9 @@ class BatchConsumer:
 
 
 class _HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Calls ``hand_over`` before every rebalance (the first join's too, with nothing
+    assigned yet)."""
+
     def __init__(self, hand_over: Callable[[], Awaitable[None]]) -> None:
         self._hand_over = hand_over
 
