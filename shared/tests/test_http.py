@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from fastapi import FastAPI, Request
+from pydantic import ValidationError
 
-from shared.config import ServiceSettings
-from shared.http import CLIENT_KEEP_ALIVE, service_client
+from shared.config import CLIENT_KEEP_ALIVE, ServiceSettings
+from shared.http import service_client
 from shared.testing.server import serve
 
 
@@ -42,5 +44,6 @@ async def test_a_server_closes_a_connection_idle_past_its_keep_alive() -> None:
     assert first != second, "the client noticed and opened a new connection"
 
 
-def test_clients_give_up_idle_connections_before_servers_do() -> None:
-    assert ServiceSettings.model_fields["http_keep_alive"].default > CLIENT_KEEP_ALIVE
+def test_a_server_keep_alive_under_the_clients_is_refused() -> None:
+    with pytest.raises(ValidationError, match="http_keep_alive"):
+        ServiceSettings(http_keep_alive=CLIENT_KEEP_ALIVE)

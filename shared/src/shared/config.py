@@ -15,6 +15,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
+# Seconds the services keep an idle connection to one another for reuse.
+CLIENT_KEEP_ALIVE = 30
 
 
 class Environment(StrEnum):
@@ -60,9 +62,9 @@ class ServiceSettings(BaseSettings):
     # its event loop for 100 ms and more. 0: never; the collector runs as Python sets it.
     gc_freeze_interval: float = Field(default=1.0, ge=0)
     # Seconds the HTTP server keeps an idle connection open. Longer than the suite's own
-    # clients keep one for reuse (shared.http) and than load balancers usually do (60 s):
-    # the side that reuses a connection must be the first to give it up.
-    http_keep_alive: float = Field(default=75.0, gt=0)
+    # clients keep one for reuse and than load balancers usually do (60 s): the side that
+    # reuses a connection must be the first to give it up (see shared.http).
+    http_keep_alive: int = Field(default=75, gt=CLIENT_KEEP_ALIVE)
 
     @property
     def is_production(self) -> bool:
