@@ -172,7 +172,6 @@ class BatchConsumer:
         # Held while a batch is handled; a rebalance waits for it.
         self._in_hand = asyncio.Lock()
         self._rebalances = 0
-        self._polling = False  # waiting for records: safe to cancel
         self.handled = 0
 
     async def start(self) -> None:
@@ -184,15 +183,10 @@ class BatchConsumer:
         """Finish the batch in hand, commit it, leave the group."""
         self._stopping.set()
         if self._task is not None:
-            if self._polling:
-                # Not waiting for the poll, which blocks as long as a rebalance lasts.
-                self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        try:
-            await self._committed()
-        finally:
-            await self._consumer.stop()
+            await self._task
+        await self._committed()
+        # During a rebalance this waits for it to end (the group's JoinGroup in flight).
+        await self._consumer.stop()
 
     @property
     def running(self) -> bool:
@@ -211,11 +205,7 @@ class BatchConsumer:
 
     async def _poll_once(self) -> None:
         rebalances = self._rebalances
-        self._polling = True
-        try:
-            batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
-        finally:
-            self._polling = False
+        batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
         if not any(batches.values()):
             return
         async with self._in_hand:
