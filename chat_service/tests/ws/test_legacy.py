@@ -128,6 +128,9 @@ class TestChatSocket:
             assert (await ws.recv())["error"] == "ValidationError"
             await ws.send({"type": "sending_message", "data": ["not", "text"]})
             assert (await ws.recv())["error"] == "ValidationError"
+            for kind in ("reading_messages", "delete_messages"):
+                await ws.send({"type": kind, "data": [2**63]})
+                assert (await ws.recv())["error"] == "ValidationError", kind
             await ws.send("nope")
             assert (await ws.recv())["error"] == "invalid_json"
             # Deeper than the JSON parser goes: invalid too, and the socket stays.

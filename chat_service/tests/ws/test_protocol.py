@@ -93,6 +93,15 @@ class TestBadInput:
             ):
                 reply = await ws.request("send_message", **fields)
                 assert reply["error"] == "ValidationError", fields
+            huge = 2**63
+            for action, fields in (
+                ("get_messages", {"chat_id": chat["id"], "after_seq": huge}),
+                ("get_messages", {"chat_id": chat["id"], "before_seq": huge}),
+                ("list_chats", {"offset": huge}),
+                ("read_messages", {"chat_id": chat["id"], "seq": huge}),
+            ):
+                reply = await ws.request(action, **fields)
+                assert reply["error"] == "ValidationError", (action, fields)
             unknown = await ws.request("send_message", chat_id=str(uuid4()), text="hi")
             assert unknown["error"] == "ChatNotFound"
             assert (await api.messages(alice, chat["id"]))["items"] == []

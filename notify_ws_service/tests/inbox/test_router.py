@@ -45,6 +45,16 @@ class TestListNotifications:
         assert [i["id"] for i in first["items"] + second["items"]] == ids[::-1]
         assert second["next_cursor"] is None
 
+    async def test_a_cursor_past_a_bigint_is_422_not_500(
+        self, auth_service_url: str, served: Served
+    ) -> None:
+        user = await register_and_login(auth_service_url)
+        async with httpx.AsyncClient(base_url=served.base_url, headers=user.headers) as client:
+            huge = await client.get(PREFIX, params={"cursor": 2**63})
+            largest = await client.get(PREFIX, params={"cursor": 2**63 - 1})
+        assert huge.status_code == 422
+        assert largest.status_code == 200
+
     async def test_needs_a_token(self, served: Served) -> None:
         async with httpx.AsyncClient(base_url=served.base_url) as client:
             response = await client.get(PREFIX)

@@ -38,6 +38,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# The largest BIGINT (and SQLite INTEGER): a larger number in a request is refused as
+# invalid input, never handed to the database driver (which cannot encode it).
+BIGINT_MAX = 2**63 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -18,6 +18,7 @@ from chat_service.messages.schemas import (
     ReadMark,
     ReadState,
 )
+from shared.db import BIGINT_MAX
 
 router = APIRouter(prefix="/api/v1/chats/{chat_id}", tags=["messages"])
 
@@ -53,8 +54,8 @@ async def send_message(
 async def get_messages(
     chat_id: UUID,
     work: WorkDep,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=BIGINT_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
 ) -> MessagePage:
     return await service.get_messages(

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from chat_service.models import CLIENT_MESSAGE_ID_MAX, Message
 from chat_service.schemas import InputSchema, Schema, UtcDateTime
+from shared.db import BIGINT_MAX
 
 TEXT_MAX = 4000
 PAGE_MAX = 200
@@ -66,7 +67,7 @@ class MessagePage(Schema):
 
 
 class ReadMark(InputSchema):
-    seq: int = Field(ge=0, description="Everything up to this seq has been read.")
+    seq: int = Field(ge=0, le=BIGINT_MAX, description="Everything up to this seq has been read.")
 
     @field_validator("seq", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -23,9 +23,10 @@ from chat_service.models import CLIENT_MESSAGE_ID_MAX, NAME_MAX
 from chat_service.schemas import InputSchema
 from chat_service.ws.connection import Connection
 from chat_service.ws.protocol import Action, Call, run_action, unknown_action
+from shared.db import BIGINT_MAX
 from shared.ws.close_codes import CloseCode
 
-MessageRef = int | UUID
+MessageRef = Annotated[int, Field(ge=0, le=BIGINT_MAX)] | UUID
 
 
 class SendingMessage(InputSchema):

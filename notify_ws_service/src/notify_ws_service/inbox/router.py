@@ -18,6 +18,7 @@ from notify_ws_service.inbox.schemas import (
     NotificationRead,
     UnreadCount,
 )
+from shared.db import BIGINT_MAX
 
 router = APIRouter(
     prefix="/api/v1/notify/notifications",
@@ -34,7 +35,9 @@ async def list_notifications(
     session: SessionDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the page before")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="next_cursor of the page before")
+    ] = None,
     unread_only: bool = False,
 ) -> NotificationPage:
     rows = await repository.page(
