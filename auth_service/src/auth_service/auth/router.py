@@ -118,7 +118,7 @@ async def refresh(
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="End the session: its access and refresh tokens stop working",
+    summary="End the session: its refresh token stops working at once",
     responses=errors(401),
 )
 async def logout(
@@ -129,7 +129,12 @@ async def logout(
 ) -> None:
     """Send the session's refresh token in the body, or its access token as
     `Authorization: Bearer` (the refresh token wins when both are sent, so an expired
-    access token does not prevent logging out)."""
+    access token does not prevent logging out).
+
+    The refresh token stops working at once, and so does the access token here and at
+    the notification gateway (which asks `/verify`; its open sockets close with 4401
+    within its re-check interval). chat_service and orders_service check access tokens
+    by their signature alone and accept one until it expires (15 minutes by default)."""
     if body is not None and body.refresh_token:
         refresh_claims = tokens.decode_refresh(body.refresh_token)
         session_id, user_id = _uuid(refresh_claims["sid"]), _uuid(refresh_claims["sub"])
