@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chat_service.context import Actor
 from chat_service.state import Verifier
 from shared.auth.tokens import TokenClaims, TokenError
 from shared.errors import ServiceUnavailable, Unauthorized
 
 KEYS_UNAVAILABLE = "signing keys unavailable"
+
+# What every REST call may answer before it gets to its own work.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, invalid or expired token"},
+    503: {"description": "auth_service's signing keys unreachable: the token cannot be checked"},
+}
 
 
 async def verify_token(verifier: Verifier, token: str | None) -> TokenClaims:

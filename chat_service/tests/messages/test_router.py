@@ -6,6 +6,7 @@ from uuid import uuid4
 
 from fastapi import FastAPI
 
+from shared.db import MAX_SAFE_INTEGER
 from tests.helpers import Api, Person, count_queries
 
 
@@ -171,12 +172,12 @@ class TestReadMessages:
         assert (await api.call(carol, "POST", url, json={"seq": 99})).json()["last_read_seq"] == 3
         assert (await api.call(carol, "POST", url, json={"seq": -1})).status_code == 422
 
-    async def test_numbers_past_a_bigint_are_422_not_500(
+    async def test_numbers_past_the_safe_integers_are_422_not_500(
         self, api: Api, alice: Person, bob: Person
     ) -> None:
         chat = await api.create_chat(alice, bob)
         await api.send(alice, chat["id"], "hello")
-        huge = 2**63
+        huge = MAX_SAFE_INTEGER + 1
         for url in (
             f"/api/v1/chats/{chat['id']}/messages?after_seq={huge}",
             f"/api/v1/chats/{chat['id']}/messages?before_seq={huge}",
@@ -185,7 +186,7 @@ class TestReadMessages:
             assert (await api.call(alice, "GET", url)).status_code == 422, url
         read = await api.call(bob, "POST", f"/api/v1/chats/{chat['id']}/read", json={"seq": huge})
         assert read.status_code == 422
-        largest = 2**63 - 1
+        largest = MAX_SAFE_INTEGER
         page = await api.call(
             alice, "GET", f"/api/v1/chats/{chat['id']}/messages?after_seq={largest}"
         )

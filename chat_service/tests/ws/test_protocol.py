@@ -93,7 +93,7 @@ class TestBadInput:
             ):
                 reply = await ws.request("send_message", **fields)
                 assert reply["error"] == "ValidationError", fields
-            huge = 2**63
+            huge = 2**63  # past a BIGINT as well
             for action, fields in (
                 ("get_messages", {"chat_id": chat["id"], "after_seq": huge}),
                 ("get_messages", {"chat_id": chat["id"], "before_seq": huge}),
@@ -284,3 +284,8 @@ class TestInvites:
         assert {"403", "404"} <= set(paths["/api/v1/chats/{chat_id}/invites"]["post"]["responses"])
         assert "404" in paths["/api/v1/invites/{token}"]["get"]["responses"]
         assert "404" in paths["/api/v1/invites/{token}/accept"]["post"]["responses"]
+        rest = [
+            op for name, path in paths.items() if name.startswith("/api/") for op in path.values()
+        ]
+        assert rest
+        assert all({"401", "503"} <= set(op["responses"]) for op in rest)

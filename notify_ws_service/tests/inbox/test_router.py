@@ -9,6 +9,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from shared.db import MAX_SAFE_INTEGER
 from shared.testing.auth_service import AuthUser, register_and_login
 from tests.support import Served, connect, notification, receive_json
 
@@ -45,13 +46,13 @@ class TestListNotifications:
         assert [i["id"] for i in first["items"] + second["items"]] == ids[::-1]
         assert second["next_cursor"] is None
 
-    async def test_a_cursor_past_a_bigint_is_422_not_500(
+    async def test_a_cursor_past_the_safe_integers_is_422_not_500(
         self, auth_service_url: str, served: Served
     ) -> None:
         user = await register_and_login(auth_service_url)
         async with httpx.AsyncClient(base_url=served.base_url, headers=user.headers) as client:
-            huge = await client.get(PREFIX, params={"cursor": 2**63})
-            largest = await client.get(PREFIX, params={"cursor": 2**63 - 1})
+            huge = await client.get(PREFIX, params={"cursor": MAX_SAFE_INTEGER + 1})
+            largest = await client.get(PREFIX, params={"cursor": MAX_SAFE_INTEGER})
         assert huge.status_code == 422
         assert largest.status_code == 200
 

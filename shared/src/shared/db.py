@@ -38,9 +38,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# The largest BIGINT (and SQLite INTEGER): a larger number in a request is refused as
-# invalid input, never handed to the database driver (which cannot encode it).
-BIGINT_MAX = 2**63 - 1
+# The largest seq, offset or cursor a request may name: the largest integer every JSON
+# client holds exactly (JavaScript's Number.MAX_SAFE_INTEGER), well inside a BIGINT. A
+# larger one is refused as invalid input: past a BIGINT, the database driver could not
+# even encode it.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def utcnow() -> datetime:

@@ -7,13 +7,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
+from chat_service.auth import REFUSALS
 from chat_service.chats import service
 from chat_service.chats.schemas import ChatCreate, ChatList, ChatRead, ChatUpdate, MembersAdd
 from chat_service.dependencies import WorkDep
 from chat_service.models import NAME_MAX
-from shared.db import BIGINT_MAX
+from shared.db import MAX_SAFE_INTEGER
 
-router = APIRouter(prefix="/api/v1/chats", tags=["chats"])
+router = APIRouter(prefix="/api/v1/chats", tags=["chats"], responses=REFUSALS)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such chat, or you are not in it"}
@@ -33,7 +34,7 @@ async def list_chats(
     work: WorkDep,
     q: Annotated[str | None, Query(max_length=NAME_MAX, description="Part of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)] = 0,
 ) -> ChatList:
     return await service.list_chats(work, query=q, limit=limit, offset=offset)
 

@@ -7,13 +7,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, status
 
+from chat_service.auth import REFUSALS
 from chat_service.chats.router import FORBIDDEN, NOT_FOUND
 from chat_service.chats.schemas import ChatRead
 from chat_service.dependencies import State, WorkDep
 from chat_service.invites import service
 from chat_service.invites.schemas import InviteCreate, InvitePreview, InviteRead
 
-router = APIRouter(prefix="/api/v1", tags=["invites"])
+router = APIRouter(prefix="/api/v1", tags=["invites"], responses=REFUSALS)
 
 # What invite tokens are made of (secrets.token_urlsafe); anything else, NUL included,
 # is refused before it reaches a query.

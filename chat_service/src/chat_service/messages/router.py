@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
+from chat_service.auth import REFUSALS
 from chat_service.dependencies import CurrentActor, State, WorkDep
 from chat_service.messages import service
 from chat_service.messages.schemas import (
@@ -18,9 +19,9 @@ from chat_service.messages.schemas import (
     ReadMark,
     ReadState,
 )
-from shared.db import BIGINT_MAX
+from shared.db import MAX_SAFE_INTEGER
 
-router = APIRouter(prefix="/api/v1/chats/{chat_id}", tags=["messages"])
+router = APIRouter(prefix="/api/v1/chats/{chat_id}", tags=["messages"], responses=REFUSALS)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such chat (or message), or you are not in the chat"}
@@ -54,8 +55,8 @@ async def send_message(
 async def get_messages(
     chat_id: UUID,
     work: WorkDep,
-    before_seq: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None,
-    after_seq: Annotated[int | None, Query(ge=0, le=BIGINT_MAX)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_SAFE_INTEGER)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SAFE_INTEGER)] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
 ) -> MessagePage:
     return await service.get_messages(

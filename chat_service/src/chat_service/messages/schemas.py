@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from chat_service.models import CLIENT_MESSAGE_ID_MAX, Message
 from chat_service.schemas import InputSchema, Schema, UtcDateTime
-from shared.db import BIGINT_MAX
+from shared.db import MAX_SAFE_INTEGER
 
 TEXT_MAX = 4000
 PAGE_MAX = 200
@@ -67,7 +67,9 @@ class MessagePage(Schema):
 
 
 class ReadMark(InputSchema):
-    seq: int = Field(ge=0, le=BIGINT_MAX, description="Everything up to this seq has been read.")
+    seq: int = Field(
+        ge=0, le=MAX_SAFE_INTEGER, description="Everything up to this seq has been read."
+    )
 
     @field_validator("seq", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from chat_service.invites.schemas import InviteCreate
 from chat_service.messages.schemas import PAGE_MAX, MessageCreate, MessageUpdate, ReadMark
 from chat_service.models import NAME_MAX
 from chat_service.schemas import InputSchema
-from shared.db import BIGINT_MAX
+from shared.db import MAX_SAFE_INTEGER
 
 
 class Empty(InputSchema):
@@ -26,7 +26,7 @@ class ChatRef(InputSchema):
 class ListChats(InputSchema):
     query: str | None = Field(default=None, max_length=NAME_MAX, description="Part of the name")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=BIGINT_MAX)
+    offset: int = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
 
 
 class SearchChats(ListChats):
@@ -44,11 +44,11 @@ class MembersChange(InputSchema):
 
 class GetMessages(InputSchema):
     chat_id: UUID
-    before_seq: int | None = Field(default=None, ge=1, le=BIGINT_MAX)
+    before_seq: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
     after_seq: int | None = Field(
         default=None,
         ge=0,
-        le=BIGINT_MAX,
+        le=MAX_SAFE_INTEGER,
         description="The last seq you saw: get exactly what you missed.",
     )
     limit: int = Field(default=50, ge=1, le=PAGE_MAX)

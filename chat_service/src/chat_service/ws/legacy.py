@@ -23,10 +23,10 @@ from chat_service.models import CLIENT_MESSAGE_ID_MAX, NAME_MAX
 from chat_service.schemas import InputSchema
 from chat_service.ws.connection import Connection
 from chat_service.ws.protocol import Action, Call, run_action, unknown_action
-from shared.db import BIGINT_MAX
+from shared.db import MAX_SAFE_INTEGER
 from shared.ws.close_codes import CloseCode
 
-MessageRef = Annotated[int, Field(ge=0, le=BIGINT_MAX)] | UUID
+MessageRef = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)] | UUID
 
 
 class SendingMessage(InputSchema):

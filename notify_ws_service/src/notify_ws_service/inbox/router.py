@@ -18,7 +18,7 @@ from notify_ws_service.inbox.schemas import (
     NotificationRead,
     UnreadCount,
 )
-from shared.db import BIGINT_MAX
+from shared.db import MAX_SAFE_INTEGER
 
 router = APIRouter(
     prefix="/api/v1/notify/notifications",
@@ -36,7 +36,7 @@ async def list_notifications(
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[
-        int | None, Query(ge=1, le=BIGINT_MAX, description="next_cursor of the page before")
+        int | None, Query(ge=1, le=MAX_SAFE_INTEGER, description="next_cursor of the page before")
     ] = None,
     unread_only: bool = False,
 ) -> NotificationPage:
