@@ -124,6 +124,7 @@ class TestChatSocket:
             unknown = await ws.recv()
             assert unknown["error"] == "unknown_action"
             assert set(unknown["supported"]) == SEVEN
+            assert "/info" in unknown["detail"]
             await ws.send({"type": "sending_message", "data": ""})
             assert (await ws.recv())["error"] == "ValidationError"
             await ws.send({"type": "sending_message", "data": ["not", "text"]})

@@ -15,7 +15,11 @@ class TestClientFrames:
         user = await register_and_login(auth_service_url)
         async with connect(gateway.ws_url(user.access_token)) as ws:
             await ws.send("{not json")
-            assert (await receive_json(ws))["error"] == "invalid_json"
+            assert (await receive_json(ws)) == {
+                "type": "error",
+                "error": "invalid_json",
+                "detail": "the frame is not JSON",
+            }
             await ws.send("[]")
             assert (await receive_json(ws))["error"] == "invalid_frame"
             await ws.send(json.dumps({"type": "subscribe"}))

@@ -26,6 +26,9 @@ from chat_service.ws.protocol import Action, Call, run_action, unknown_action
 from shared.db import MAX_SAFE_INTEGER
 from shared.ws.close_codes import CloseCode
 
+# Where an unknown type points: this socket has no help action.
+_TYPES_HINT = "GET /info lists the message types, with examples"
+
 MessageRef = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)] | UUID
 
 
@@ -192,7 +195,7 @@ async def handle_chat_frame(connection: Connection, payload: dict[str, Any]) -> 
     kind_name = payload.get("type")
     kind = CHAT_TYPES.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None:
-        connection.send(unknown_action(kind_name, None, list(CHAT_TYPES)))
+        connection.send(unknown_action(kind_name, None, list(CHAT_TYPES), _TYPES_HINT))
         return
     fields = {k: v for k, v in payload.items() if k != "type"}
     done = await run_action(connection, kind.as_action(), fields, None)
@@ -203,7 +206,7 @@ async def handle_chat_frame(connection: Connection, payload: dict[str, Any]) -> 
 
 async def handle_create_chat_frame(connection: Connection, payload: dict[str, Any]) -> None:
     if payload.get("type", "create_chat") != "create_chat":
-        connection.send(unknown_action(payload["type"], None, [CREATE_CHAT.name]))
+        connection.send(unknown_action(payload["type"], None, [CREATE_CHAT.name], _TYPES_HINT))
         return
     fields = {k: v for k, v in payload.items() if k != "type"}
     await run_action(connection, CREATE_CHAT.as_action(), fields, None)

@@ -443,10 +443,13 @@ async def run_action(
     return False
 
 
-def unknown_action(raw_action: Any, request_id: Any, supported: list[str]) -> dict[str, Any]:
-    frame = error_frame(
-        None, request_id, "unknown_action", 'send {"action": "help"} for every action'
-    )
+def unknown_action(
+    raw_action: Any,
+    request_id: Any,
+    supported: list[str],
+    hint: str = 'send {"action": "help"} for every action',
+) -> dict[str, Any]:
+    frame = error_frame(None, request_id, "unknown_action", hint)
     return {**frame, "raw_action": raw_action, "supported": supported}
 
 

@@ -235,7 +235,7 @@ async def _read(
         try:
             frame = json.loads(text)
         except ValueError:
-            connection.send_control(_error("invalid_json"))
+            connection.send_control(_error("invalid_json", "the frame is not JSON"))
             continue
         if not isinstance(frame, dict):
             connection.send_control(_error("invalid_frame", "a JSON object is expected"))
