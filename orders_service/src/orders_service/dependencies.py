@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orders_service.auth import identify
+from orders_service.errors import InvalidToken
 from orders_service.orders.operations import OrderOperations
 from orders_service.runtime import Runtime
 from shared.auth.tokens import TokenClaims
@@ -37,8 +38,12 @@ bearer = HTTPBearer(
 
 async def optional_user(
     runtime: RuntimeDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> TokenClaims | None:
+    if credentials is None and "authorization" in request.headers:
+        # Credentials of another kind are refused, not taken for an anonymous caller.
+        raise InvalidToken("send the access token as 'Authorization: Bearer <token>'")
     return await identify(
         runtime.verifier, None if credentials is None else credentials.credentials
     )

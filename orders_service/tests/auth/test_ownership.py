@@ -110,6 +110,14 @@ class TestRestOwnership:
         assert response.status_code == 401
         assert (await client.get("/api/v1/orders")).json()["total"] == 0
 
+    async def test_other_credentials_are_401_not_anonymous(self, client: httpx.AsyncClient) -> None:
+        for header in ("Basic YWxpY2U6c2VjcmV0", "Bearer", "a.b.c"):
+            response = await client.post(
+                "/api/v1/orders", json={"customer": "Yulia"}, headers={"Authorization": header}
+            )
+            assert response.status_code == 401, header
+        assert (await client.get("/api/v1/orders")).json()["total"] == 0
+
 
 class TestSocketScope:
     async def test_one_users_orders_are_not_broadcast_to_another(
@@ -158,6 +166,14 @@ class TestSocketScope:
     async def test_a_bad_token_closes_4401(self, orders_with_auth: str) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             async with ws_client(orders_with_auth, token="not-a-token") as ws:
+                await ws.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4401
+
+    async def test_other_credentials_close_4401_not_anonymous(self, orders_with_auth: str) -> None:
+        headers = {"Authorization": "Basic YWxpY2U6c2VjcmV0"}
+        with pytest.raises(ConnectionClosed) as closed:
+            async with ws_client(orders_with_auth, headers=headers) as ws:
                 await ws.recv()
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4401
