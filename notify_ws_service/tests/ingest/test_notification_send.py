@@ -53,6 +53,9 @@ class TestBadRecords:
         parked = await read_topic(kafka_bootstrap, dead_letter(topic), len(bad))
         assert sorted(r.value for r in parked if r.value) == sorted(bad)
         reasons = {dict(r.headers)["dlq_reason"].decode() for r in parked}
+        details = {dict(r.headers).get("dlq_detail", b"").decode() for r in parked}
+        assert any(d.startswith("delivery_method: Field required") for d in details), details
+        assert any(d.startswith("message_id: Input should be a valid UUID") for d in details)
         assert reasons == {
             "not_json",
             "not_an_object",

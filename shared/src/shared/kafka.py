@@ -95,18 +95,28 @@ async def ensure_topics(
         await admin.close()
 
 
+# Characters of a dead-letter record's dlq_detail header at most.
+DETAIL_MAX = 500
+
+
 class InvalidRecord(Exception):
     """A record that can never be handled: it goes to the dead-letter topic."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)
 class Rejected:
     record: ConsumerRecord[bytes, bytes]
-    reason: str
+    reason: str  # the dead-letter record's dlq_reason header: a short code
+    detail: str = ""  # its dlq_detail header, when there is more to say
+
+    @classmethod
+    def of(cls, record: ConsumerRecord[bytes, bytes], error: InvalidRecord) -> Rejected:
+        return cls(record, error.reason, error.detail)
 
 
 BatchHandler = Callable[[list[ConsumerRecord[bytes, bytes]]], Awaitable[Sequence[Rejected]]]
@@ -338,6 +348,8 @@ class BatchConsumer:
             reason=item.reason,
         )
         headers = [*list(record.headers or ()), ("dlq_reason", item.reason.encode())]
+        if item.detail:
+            headers.append(("dlq_detail", item.detail[:DETAIL_MAX].encode()))
         await self._producer.send_and_wait(
             dead_letter(record.topic), record.value or b"", key=record.key, headers=headers
         )

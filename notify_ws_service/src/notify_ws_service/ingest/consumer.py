@@ -35,7 +35,7 @@ class NotificationHandler:
                 good.append(parse_notification(record.value, max_bytes=self._max_bytes))
             except InvalidRecord as exc:
                 BAD_RECORDS.labels(exc.reason).inc()
-                rejected.append(Rejected(record, exc.reason))
+                rejected.append(Rejected.of(record, exc))
         await self._ingestor.ingest(good)
         return rejected
 

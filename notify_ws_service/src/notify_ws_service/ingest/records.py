@@ -62,8 +62,11 @@ def parse_notification(value: bytes | None, *, max_bytes: int) -> NewNotificatio
     try:
         record = NotificationRecord.model_validate(body)
     except ValidationError as exc:
-        fields = ",".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
-        raise InvalidRecord("invalid_fields", fields) from exc
+        # Which fields and why, never their values (the record is in the dead letter).
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False)
+        )
+        raise InvalidRecord("invalid_fields", problems) from exc
     if record.delivery_method not in DELIVERY_METHODS:
         raise InvalidRecord("unknown_delivery_method", record.delivery_method[:40])
     return NewNotification(
