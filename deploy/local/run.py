@@ -112,15 +112,15 @@ def main() -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
     try:
         kafka_port = 9092 + args.offset
         kafka = f"127.0.0.1:{kafka_port}"
         if port_open("127.0.0.1", kafka_port):
             print(f"using the Kafka broker already listening on {kafka}", flush=True)
         else:
-            children.append(start_broker(kafka_port, log_path=var / "broker.log"))
+            children.append(start_broker(kafka_port, log_path=var / "broker.log", own_session=True))
             print(f"started a local Kafka-compatible broker on {kafka}", flush=True)
 
         lines = [f"  Kafka bootstrap      {kafka}"]
@@ -131,7 +131,9 @@ def main() -> int:
             run_step(service, "migrate", env)
             if service.has_demo and not args.no_demo:
                 run_step(service, "seed-demo", env)
-            process = subprocess.Popen([sys.executable, "-m", service.package, "serve"], env=env)
+            process = subprocess.Popen(
+                [sys.executable, "-m", service.package, "serve"], env=env, start_new_session=True
+            )
             children.append(process)
             port = service.port + args.offset
             wait_healthy(f"http://127.0.0.1:{port}", process)
@@ -144,10 +146,12 @@ def main() -> int:
             time.sleep(0.2)
         return 0 if stopping else 1
     finally:
+        # One at a time, the broker last: each service finishes and commits what it has in
+        # hand while the broker is still there. The children run in sessions of their own,
+        # so a Ctrl-C in the terminal reaches this process alone and this order holds.
         for child in reversed(children):
             if child.poll() is None:
                 child.send_signal(signal.SIGINT)
-        for child in reversed(children):
             try:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -21,6 +22,7 @@ def test_make_run_comes_up_ready_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # a process group of its own, as in a terminal
     )
     output: list[str] = []
     try:
@@ -45,6 +47,10 @@ def test_make_run_comes_up_ready_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert body["status"] == "ready"
         assert "http://localhost:" in "".join(output)
     finally:
-        process.send_signal(signal.SIGINT)
+        # Ctrl-C in a terminal signals the whole foreground process group.
+        os.killpg(process.pid, signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, "".join(output) + rest
+    # Every service stopped cleanly, the broker after them.
+    assert "Traceback" not in rest, rest
+    assert "KafkaConnectionError" not in rest, rest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -34,7 +35,10 @@ def serve() -> None:
     settings = get_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
     app = create_app(settings)
-    gateway_server(app, settings).run()
+    # uvicorn raises the SIGINT it handled again once it has shut down cleanly; the
+    # event loop's runner turns that into a KeyboardInterrupt with nothing left to stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        gateway_server(app, settings).run()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,11 +45,13 @@ def start_broker(
     advertised_port: int | None = None,
     log_path: Path | None = None,
     timeout: float = 20.0,
+    own_session: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start the broker on 127.0.0.1:``port`` and wait until it accepts connections.
 
     ``advertised_port`` makes clients reconnect through another address (a proxy that
-    tests cut and restore); by default clients talk to ``port`` directly.
+    tests cut and restore); by default clients talk to ``port`` directly. With
+    ``own_session`` a Ctrl-C in the terminal does not reach it: its starter stops it.
     """
     listen = f"tcp://127.0.0.1:{port}"
     advertised = f"tcp://127.0.0.1:{advertised_port or port}"
@@ -65,6 +67,7 @@ def start_broker(
         ],
         stdout=out,
         stderr=subprocess.STDOUT,
+        start_new_session=own_session,
     )
     deadline = time.monotonic() + timeout
     while not port_open("127.0.0.1", port):
