@@ -46,6 +46,20 @@ class TestCreate:
         assert response.json()["error"] == "ValidationError"
         assert (await client.get("/api/v1/orders")).json()["total"] == 0
 
+    async def test_fields_it_does_not_take_are_422_not_ignored(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        body = {"customer": "Yulia", "status": "paid", "owner_id": "someone"}
+        response = await client.post("/api/v1/orders", json=body)
+        assert response.status_code == 422
+        assert {e["loc"][-1] for e in response.json()["detail"]} == {"status", "owner_id"}
+        assert (await client.get("/api/v1/orders")).json()["total"] == 0
+        created = (await client.post("/api/v1/orders", json={"customer": "Yulia"})).json()
+        change = {"status": "paid", "version": 7}
+        refused = await client.post(f"/api/v1/orders/{created['id']}/status", json=change)
+        assert refused.status_code == 422
+        assert (await client.get(f"/api/v1/orders/{created['id']}")).json()["status"] == "created"
+
     async def test_a_bad_token_is_401(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
             "/api/v1/orders", json={"customer": "Yulia"}, headers={"Authorization": "Bearer x.y.z"}

@@ -36,13 +36,16 @@ class Schema(BaseModel):
 class OrderCreate(Schema):
     customer: Customer = Field(examples=["Yulia"])
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"customer": "Yulia"}]})
+    # A field it does not take is refused, not ignored: the caller asked for something.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"customer": "Yulia"}]}
+    )
 
 
 class OrderStatusUpdate(Schema):
     status: OrderStatus = Field(examples=[OrderStatus.PAID])
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "paid"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "paid"}]})
 
 
 class OrderRead(Schema):
