@@ -106,11 +106,14 @@ def main() -> int:
     var.mkdir(parents=True, exist_ok=True)
 
     children: list[subprocess.Popen[bytes]] = []
-    stopping = False
+    starting, stopping = True, False
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
+        if starting:
+            # Leave the start-up at once; the finally block stops what has started.
+            raise KeyboardInterrupt
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop)
@@ -142,10 +145,15 @@ def main() -> int:
         print("\nThe suite is up:\n" + "\n".join(lines), flush=True)
         print("\nDemo login: TestUser1@TestUser1.com / TestUser1 (admin@admin.com / admin)")
         print("Ctrl-C stops everything.", flush=True)
+        starting = False
         while not stopping and all(c.poll() is None for c in children):
             time.sleep(0.2)
         return 0 if stopping else 1
+    except KeyboardInterrupt:
+        print("stopped while starting", flush=True)
+        return 0
     finally:
+        starting = False  # a second Ctrl-C must not cut this short
         # One at a time, the broker last: each service finishes and commits what it has in
         # hand while the broker is still there. The children run in sessions of their own,
         # so a Ctrl-C in the terminal reaches this process alone and this order holds.

@@ -12,18 +12,25 @@ import time
 import urllib.request
 from pathlib import Path
 
+from shared.devbroker import port_open
+
 RUNNER = Path(__file__).resolve().parents[1] / "run.py"
+
+
+def _runner(var: Path, offset: int) -> subprocess.Popen[str]:
+    """``make run`` in a process group of its own, as in a terminal."""
+    return subprocess.Popen(
+        [sys.executable, str(RUNNER), "--offset", str(offset), "--var", str(var)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def test_make_run_comes_up_ready_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     offset = random.randint(20000, 30000)
-    process = subprocess.Popen(
-        [sys.executable, str(RUNNER), "--offset", str(offset), "--var", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # a process group of its own, as in a terminal
-    )
+    process = _runner(tmp_path, offset)
     output: list[str] = []
     try:
         assert process.stdout is not None
@@ -54,3 +61,20 @@ def test_make_run_comes_up_ready_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     # Every service stopped cleanly, the broker after them.
     assert "Traceback" not in rest, rest
     assert "KafkaConnectionError" not in rest, rest
+
+
+def test_ctrl_c_during_start_up_stops_what_has_started(tmp_path: Path) -> None:
+    offset = random.randint(30001, 40000)
+    process = _runner(tmp_path, offset)
+    output: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line)
+        if "Kafka-compatible broker" in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, "".join(output) + rest
+    assert "stopped while starting" in rest
+    assert "The suite is up" not in rest
+    assert not port_open("127.0.0.1", 9092 + offset), "the broker was stopped too"

@@ -38,6 +38,9 @@ class TestBadRecords:
             notification(user.id, delivery_method="email"),
             notification(user.id, content="x" * 40_000),
             notification(user.id).replace(b'"message_id": "', b'"message_id": "nope'),
+            # Lone surrogates (JSON escapes): refused, and quoted safely in the headers.
+            notification(user.id).replace(b'"push"', b'"\\ud800"'),
+            notification(user.id).replace(b'"message_id": "', b'"message_id": "\\ud800'),
         ]
         async with (
             connect(gateway.ws_url(user.access_token)) as ws,

@@ -47,6 +47,16 @@ class TestToken:
             code, _ = await close_code(ws)
             assert code == 4401
 
+    @pytest.mark.parametrize("token", ["%C3%BC", "a.%C3%BC.c"])
+    async def test_a_token_that_is_not_ascii_closes_4401(
+        self, make_settings: SettingsFactory, token: str
+    ) -> None:
+        async with (
+            serve_gateway(make_settings(), wait_consuming=False) as gateway,
+            connect(gateway.ws_url(token)) as ws,
+        ):
+            assert await close_code(ws) == (4401, "missing or malformed token")
+
     async def test_header_token_is_accepted(
         self, user: AuthUser, make_settings: SettingsFactory
     ) -> None:

@@ -349,7 +349,9 @@ class BatchConsumer:
         )
         headers = [*list(record.headers or ()), ("dlq_reason", item.reason.encode())]
         if item.detail:
-            headers.append(("dlq_detail", item.detail[:DETAIL_MAX].encode()))
+            # backslashreplace: a detail may quote a lone surrogate from the record.
+            detail = item.detail[:DETAIL_MAX].encode("utf-8", "backslashreplace")
+            headers.append(("dlq_detail", detail))
         await self._producer.send_and_wait(
             dead_letter(record.topic), record.value or b"", key=record.key, headers=headers
         )

@@ -70,7 +70,8 @@ class AuthVerifier:
         self._inflight: dict[str, asyncio.Task[Identity]] = {}
 
     async def verify(self, token: str) -> Identity:
-        if not token or len(token) > 8192:
+        # Not ASCII: no token, and no value for an HTTP header to auth_service either.
+        if not token or len(token) > 8192 or not token.isascii():
             raise InvalidToken("missing or malformed token")
         key = hashlib.sha256(token.encode()).hexdigest()
         entry = self._cache.get(key)

@@ -62,13 +62,14 @@ def parse_notification(value: bytes | None, *, max_bytes: int) -> NewNotificatio
     try:
         record = NotificationRecord.model_validate(body)
     except ValidationError as exc:
-        # Which fields and why, never their values (the record is in the dead letter).
+        # Which fields and why, not their values (the record is in the dead letter; a
+        # message may still quote the one character it stumbled on).
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False)
         )
         raise InvalidRecord("invalid_fields", problems) from exc
     if record.delivery_method not in DELIVERY_METHODS:
-        raise InvalidRecord("unknown_delivery_method", record.delivery_method[:40])
+        raise InvalidRecord("unknown_delivery_method", f"not one of: {', '.join(DELIVERY_METHODS)}")
     return NewNotification(
         message_id=record.message_id,
         user_id=record.user_id,
