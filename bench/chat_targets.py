@@ -8,17 +8,14 @@ who it is, what the announcement looks like and how stored messages are counted.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
 
-from shared.auth.tokens import SigningKey
-from shared.testing.auth_service import register_and_login, sign_access_token
+from shared.testing.auth_service import register_many
 
 
 @dataclass(frozen=True)
@@ -106,19 +103,8 @@ def _ws(url: str) -> str:
     return url.replace("http://", "ws://", 1)
 
 
-async def make_users(auth_url: str, key_path: Path, *, total: int, registered: int) -> list[User]:
-    """``registered`` users through auth_service's API (register, log in: argon2id twice
-    each), the rest with tokens signed by auth_service's key, as it would sign them."""
-    limit = asyncio.Semaphore(4)
-
-    async def register() -> User:
-        async with limit:
-            user = await register_and_login(auth_url)
-        return User(user.id, user.access_token)
-
-    users = list(await asyncio.gather(*(register() for _ in range(registered))))
-    key = SigningKey.from_pem(key_path.read_bytes())
-    for number in range(registered, total):
-        user_id = uuid4()
-        users.append(User(user_id, sign_access_token(key, user_id, f"Member{number}")))
-    return users
+async def make_users(auth_url: str, total: int) -> list[User]:
+    """Users registered and logged in through auth_service's API (argon2id twice each):
+    chat_service adds to a chat only users auth_service knows."""
+    names = [f"Member{number}" for number in range(total)]
+    return [User(u.id, u.access_token) for u in await register_many(auth_url, names)]

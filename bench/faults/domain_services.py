@@ -1,9 +1,8 @@
 """chat_service and orders_service as real processes for fault scenarios.
 
 The broker can sit behind a TCP proxy the scenario cuts (a real network outage: the local
-broker forgets its topics when restarted). Users get tokens signed with auth_service's own
-key, exactly as it issues them, so a scenario with fifty senders does not spend a minute
-on password hashing.
+broker forgets its topics when restarted). Users register and log in at auth_service:
+chat_service looks up everyone added to a chat there, with the adder's token.
 """
 
 from __future__ import annotations
@@ -11,15 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from uuid import uuid4
 
 import asyncpg
 import httpx
 import pytest
 
 from bench.suite import Suite, suite
-from shared.auth.tokens import SigningKey
-from shared.testing.auth_service import AuthUser, sign_access_token
+from shared.testing.auth_service import AuthUser, register_many
 from shared.testing.proxy import TcpProxy, broker_behind_proxy
 from shared.testing.services import plain_dsn
 
@@ -62,13 +59,10 @@ class Domain:
         limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=1.0)
         return httpx.AsyncClient(base_url=self.url(service), timeout=30, limits=limits)
 
-    def user(self, name: str) -> AuthUser:
-        """A user with an access token as auth_service issues them (same key and claims)."""
-        key = SigningKey.from_pem((self.suite.workdir / "signing_key.pem").read_bytes())
-        user_id = uuid4()
-        token = sign_access_token(key, user_id, name)
-        email = f"{name.lower()}@example.com"
-        return AuthUser(user_id, email, "", name, access_token=token, refresh_token="")
+    async def users(self, prefix: str, count: int) -> list[AuthUser]:
+        """``count`` users registered and logged in, named ``<prefix>0`` and on."""
+        names = [f"{prefix}{number}" for number in range(count)]
+        return await register_many(self.url("auth_service"), names)
 
 
 @asynccontextmanager

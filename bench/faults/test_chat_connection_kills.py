@@ -63,7 +63,7 @@ async def _killer(database_url: str, ledger: Ledger, total: int) -> list[int]:
 
 async def test_terminated_connections_lose_and_duplicate_nothing(domain: Domain) -> None:
     ledger = Ledger("chat: PostgreSQL connections terminated during sends")
-    users = [domain.user(f"killed{i}") for i in range(CHATS * CHAT_SIZE)]
+    users = await domain.users("killed", CHATS * CHAT_SIZE)
     retries: Counter[str] = Counter()
     async with domain.http("chat_service") as client:
         groups = [users[i : i + CHAT_SIZE] for i in range(0, len(users), CHAT_SIZE)]

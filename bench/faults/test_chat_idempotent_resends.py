@@ -54,7 +54,7 @@ async def _send_all(sender: Sender, chat_id: str, ledger: Ledger) -> list[Acknow
 
 
 async def _run(domain: Domain, ledger: Ledger) -> tuple[list[Acknowledged], dict[str, str]]:
-    users = [domain.user(f"sender{i}") for i in range(SENDERS)]
+    users = await domain.users("sender", SENDERS)
     async with domain.http("chat_service", max_connections=SENDERS) as client:
         chat_of: dict[str, str] = {}
         for start in range(0, SENDERS, CHAT_SIZE):

@@ -108,7 +108,7 @@ async def test_writes_during_a_broker_outage_reach_kafka_once_it_is_back(domain:
     chat = Ledger("chat.events: broker unreachable 15 s")
     orders = Ledger("orders.events: broker unreachable 15 s")
     writers = Writers()
-    users = [domain.user(f"outage{i}") for i in range(CHAT_SENDERS)]
+    users = await domain.users("outage", CHAT_SENDERS)
     async with AsyncExitStack() as stack:
         chat_http = await stack.enter_async_context(domain.http("chat_service"))
         orders_http = await stack.enter_async_context(domain.http("orders_service"))

@@ -37,6 +37,7 @@ class Scene:
     chat_id: str
     actor: Person
     target: Person  # a member anyone might try to remove
+    newcomer: Person  # a user anyone might try to add
     others_message: str  # a message the actor did not send
 
     @property
@@ -68,7 +69,7 @@ def make_scene(
             "superuser": superuser,
         }[role]
         others = by_bob if actor is alice else by_alice
-        return Scene(chat["id"], actor, eve, others["id"])
+        return Scene(chat["id"], actor, eve, dave, others["id"])
 
     return make
 
@@ -78,7 +79,7 @@ async def _rest(api: Api, action: str, s: Scene) -> Any:
     calls: dict[str, tuple[str, str, dict[str, Any]]] = {
         "read": ("GET", messages, {}),
         "send": ("POST", messages, {"json": {"text": "hi"}}),
-        "add": ("POST", f"{s.chat_url}/members", {"json": {"user_ids": [str(uuid4())]}}),
+        "add": ("POST", f"{s.chat_url}/members", {"json": {"user_ids": [str(s.newcomer.id)]}}),
         "remove": ("DELETE", f"{s.chat_url}/members/{s.target.id}", {}),
         "delete_chat": ("DELETE", s.chat_url, {}),
         "edit_others": ("PATCH", f"{messages}/{s.others_message}", {"json": {"text": "x"}}),
@@ -94,7 +95,7 @@ async def _ws(ws: Socket, action: str, s: Scene) -> Any:
     calls: dict[str, tuple[str, dict[str, Any]]] = {
         "read": ("get_messages", chat),
         "send": ("send_message", {**chat, "text": "hi"}),
-        "add": ("add_members", {**chat, "user_ids": [str(uuid4())]}),
+        "add": ("add_members", {**chat, "user_ids": [str(s.newcomer.id)]}),
         "remove": ("remove_members", {**chat, "user_ids": [str(s.target.id)]}),
         "delete_chat": ("delete_chat", chat),
         "edit_others": ("edit_message", {**chat, "message_id": s.others_message, "text": "x"}),

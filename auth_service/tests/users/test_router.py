@@ -133,7 +133,8 @@ class TestSearchUsers:
         assert response.json()["total"] == 0
 
     @pytest.mark.parametrize(
-        "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"q": "x" * 101}]
+        "params",
+        [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"q": "x" * 101}, {"q": "a\x00"}],
     )
     async def test_bad_paging_is_422(
         self, client: httpx.AsyncClient, me: AuthUser, params: dict[str, Any]
@@ -143,6 +144,38 @@ class TestSearchUsers:
 
     async def test_needs_a_token(self, client: httpx.AsyncClient) -> None:
         assert (await client.get("/api/v1/users", params={"q": "a"})).status_code == 401
+
+    async def test_by_id_returns_those_that_exist(
+        self, client: httpx.AsyncClient, me: AuthUser
+    ) -> None:
+        base = str(client.base_url)
+        ann = await register_and_login(base, display_name="Ann")
+        ben = await register_and_login(base, display_name="Ben")
+        await register_and_login(base, display_name="Not asked for")
+        ids = [str(ben.id), str(uuid4()), str(ann.id)]
+
+        response = await client.get(
+            "/api/v1/users", params={"id": ids, "limit": 100}, headers=bearer(me.access_token)
+        )
+        narrowed = await client.get(
+            "/api/v1/users", params={"id": ids, "q": "be"}, headers=bearer(me.access_token)
+        )
+
+        assert response.status_code == 200
+        assert [u["id"] for u in response.json()["items"]] == [str(ann.id), str(ben.id)]
+        assert response.json()["total"] == 2
+        assert [u["id"] for u in narrowed.json()["items"]] == [str(ben.id)]
+
+    @pytest.mark.parametrize(
+        "ids", [["not-a-uuid"], [str(uuid4()) for _ in range(101)]], ids=["malformed", "101"]
+    )
+    async def test_bad_ids_are_422(
+        self, client: httpx.AsyncClient, me: AuthUser, ids: list[str]
+    ) -> None:
+        response = await client.get(
+            "/api/v1/users", params={"id": ids}, headers=bearer(me.access_token)
+        )
+        assert response.status_code == 422
 
 
 class TestReadUser:

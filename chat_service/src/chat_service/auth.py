@@ -14,7 +14,10 @@ KEYS_UNAVAILABLE = "signing keys unavailable"
 # What every REST call may answer before it gets to its own work.
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid or expired token"},
-    503: {"description": "auth_service's signing keys unreachable: the token cannot be checked"},
+    503: {
+        "description": "auth_service unreachable: the token cannot be checked (signing "
+        "keys), or people to add cannot be looked up"
+    },
 }
 
 
@@ -33,4 +36,4 @@ async def verify_token(verifier: Verifier, token: str | None) -> TokenClaims:
 
 async def authenticate(verifier: Verifier, token: str | None) -> tuple[Actor, TokenClaims]:
     claims = await verify_token(verifier, token)
-    return Actor.from_claims(claims), claims
+    return Actor.from_claims(claims, token or ""), claims

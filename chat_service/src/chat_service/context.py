@@ -7,7 +7,7 @@ collected and delivered only once the commit succeeded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_service.models import OutboxEvent
 from chat_service.realtime.frames import Delivery, event_frame
+from chat_service.users import UserDirectory
 from shared.auth.tokens import TokenClaims
 from shared.events.envelope import EventEnvelope
 from shared.events.outbox import outbox_values
@@ -27,13 +28,16 @@ class Actor:
     user_id: UUID
     display_name: str = ""
     is_superuser: bool = False
+    # The access token the actor came with, to ask auth_service on their behalf.
+    token: str = field(default="", repr=False, compare=False)
 
     @classmethod
-    def from_claims(cls, claims: TokenClaims) -> Actor:
+    def from_claims(cls, claims: TokenClaims, token: str) -> Actor:
         return cls(
             user_id=claims.user_id,
             display_name=claims.display_name or claims.email,
             is_superuser=claims.is_superuser,
+            token=token,
         )
 
 
@@ -49,6 +53,7 @@ def chat_event(
 class Work:
     session: AsyncSession
     actor: Actor
+    users: UserDirectory
     deliveries: list[Delivery] = field(default_factory=list)
     events_recorded: int = 0
 
@@ -57,6 +62,10 @@ class Work:
         row = chat_event(event_type, chat_id=chat_id, actor_id=self.actor.user_id, data=data)
         self.session.add(OutboxEvent(**row))
         self.events_recorded += 1
+
+    async def user_names(self, user_ids: Sequence[UUID]) -> dict[UUID, str]:
+        """Display names of users to add; raises UserNotFound for any that is none."""
+        return await self.users.display_names(self.actor.token, user_ids)
 
     def push(
         self, event: str, *, chat_id: UUID, audience: Iterable[UUID], data: dict[str, Any]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 
 
@@ -20,6 +23,14 @@ class MessageNotFound(NotFound):
 class MemberNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("no such member in this chat")
+
+
+class UserNotFound(NotFound):
+    """Someone to add to a chat is not a user auth_service knows (or is disabled)."""
+
+    def __init__(self, user_ids: Sequence[UUID]) -> None:
+        super().__init__("no such user: " + ", ".join(str(u) for u in user_ids))
+        self.user_ids = list(user_ids)
 
 
 class InviteNotFound(NotFound):

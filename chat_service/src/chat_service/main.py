@@ -18,6 +18,7 @@ from chat_service.messages.router import router as messages_router
 from chat_service.models import OutboxEvent
 from chat_service.realtime.hub import Hub, LocalHub, RedisHub
 from chat_service.state import ChatState
+from chat_service.users import UserDirectory
 from chat_service.ws.docs import router as ws_docs_router
 from chat_service.ws.endpoints import router as ws_router
 from shared.app import ReadinessCheck, install_common
@@ -109,6 +110,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             ),
             hub=hub,
             http=http,
+            users=UserDirectory(settings.auth_url, http),
             redis=redis,
             producer=producer,
             relay=relay,

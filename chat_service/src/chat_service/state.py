@@ -18,6 +18,7 @@ from chat_service.messages.schemas import SendResult
 from chat_service.messages.sending import Send, store_messages
 from chat_service.realtime.frames import Delivery
 from chat_service.realtime.hub import Hub
+from chat_service.users import UserDirectory
 from shared.auth.tokens import TokenClaims
 from shared.db import session_scope
 from shared.events.outbox import OutboxRelay
@@ -36,6 +37,7 @@ class ChatState:
     verifier: Verifier
     hub: Hub
     http: httpx.AsyncClient
+    users: UserDirectory
     redis: Redis | None = None
     producer: ResilientProducer | None = None
     relay: OutboxRelay | None = None
@@ -49,7 +51,7 @@ class ChatState:
     async def work(self, actor: Actor) -> AsyncIterator[Work]:
         """One transaction; after it commits the relay is woken and sockets are told."""
         async with session_scope(self.sessionmaker) as session:
-            work = Work(session=session, actor=actor)
+            work = Work(session=session, actor=actor, users=self.users)
             yield work
         await self._committed(work.deliveries, work.events_recorded)
 

@@ -91,6 +91,8 @@ class TestListChats:
         assert [c["id"] for c in found["items"]] == [mine["id"]]
         none = (await api.call(alice, "GET", "/api/v1/chats", params={"q": "%_"})).json()
         assert all("%_" in c["name"] for c in none["items"])
+        nul = await api.call(alice, "GET", "/api/v1/chats", params={"q": "a\x00"})
+        assert nul.status_code == 422
 
     async def test_most_recent_first_and_paged(self, api: Api, eve: Person) -> None:
         first = await api.create_chat(eve, name="first")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -24,11 +25,14 @@ def _escape_like(text: str) -> str:
 
 
 async def search(
-    session: AsyncSession, *, query: str, limit: int, offset: int
+    session: AsyncSession, *, query: str, ids: Sequence[UUID] = (), limit: int, offset: int
 ) -> tuple[list[User], int]:
-    """Active users whose display name or email starts with ``query`` (any case)."""
+    """Active users whose display name or email starts with ``query`` (any case), and
+    who are one of ``ids`` when some are given."""
     pattern = _escape_like(query.lower()) + "%"
     conditions: list[ColumnElement[bool]] = [User.is_active.is_(True)]
+    if ids:
+        conditions.append(User.id.in_(ids))
     if query:
         conditions.append(
             or_(

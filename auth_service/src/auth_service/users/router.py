@@ -14,6 +14,9 @@ from auth_service.users.schemas import UserMe, UserPage, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
+# Ids one search takes: a page's worth, so every match fits on one page.
+MAX_IDS = 100
+
 
 @router.get("/me", summary="My account", responses=errors(401))
 async def read_me(user: CurrentUser) -> UserMe:
@@ -28,18 +31,32 @@ async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) ->
     return UserMe.model_validate(updated)
 
 
-@router.get("", summary="Find people by name or email prefix", responses=errors(401, 422))
+@router.get("", summary="Find people by name or email prefix, or by id", responses=errors(401, 422))
 async def search_users(
     _: CurrentUser,
     session: SessionDep,
     q: Annotated[
         str,
-        Query(max_length=100, description="Prefix of a display name or email; any case"),
+        Query(
+            max_length=100,
+            # PostgreSQL text cannot hold NUL: refused, not a failed query.
+            pattern=r"^[^\x00]*$",
+            description="Prefix of a display name or email; any case",
+        ),
     ] = "",
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ids: Annotated[
+        list[UUID],
+        Query(
+            alias="id",
+            max_length=MAX_IDS,
+            description=f"Only these users (repeat the parameter, up to {MAX_IDS}); "
+            "ids of no active user are left out, so services can tell who exists",
+        ),
+    ] = [],  # noqa: B006 - FastAPI copies defaults per request
+    limit: Annotated[int, Query(ge=1, le=MAX_IDS)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> UserPage:
-    found, total = await service.search_users(session, query=q, limit=limit, offset=offset)
+    found, total = await service.search_users(session, query=q, ids=ids, limit=limit, offset=offset)
     return UserPage(
         items=[UserRead.model_validate(u) for u in found],
         total=total,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,6 @@ async def get_user(session: AsyncSession, user_id: UUID) -> User:
 
 
 async def search_users(
-    session: AsyncSession, *, query: str, limit: int, offset: int
+    session: AsyncSession, *, query: str, ids: Sequence[UUID], limit: int, offset: int
 ) -> tuple[list[User], int]:
-    return await users.search(session, query=query.strip(), limit=limit, offset=offset)
+    return await users.search(session, query=query.strip(), ids=ids, limit=limit, offset=offset)

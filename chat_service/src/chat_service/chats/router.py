@@ -19,12 +19,23 @@ router = APIRouter(prefix="/api/v1/chats", tags=["chats"], responses=REFUSALS)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such chat, or you are not in it"}
 }
+NO_SUCH_USER: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Someone to add is not a user (UserNotFound names them)"}
+}
+NOT_FOUND_OR_NO_SUCH_USER: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "No such chat, or you are not in it (ChatNotFound); or someone to "
+        "add is not a user (UserNotFound names them)"
+    }
+}
 FORBIDDEN: dict[int | str, dict[str, Any]] = {
     403: {"description": "You are a member but may not do this"}
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a chat")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Create a chat", responses=NO_SUCH_USER
+)
 async def create_chat(body: ChatCreate, work: WorkDep) -> ChatRead:
     return await service.create_chat(work, body)
 
@@ -32,7 +43,11 @@ async def create_chat(body: ChatCreate, work: WorkDep) -> ChatRead:
 @router.get("", summary="My chats with last message and unread count; search by name")
 async def list_chats(
     work: WorkDep,
-    q: Annotated[str | None, Query(max_length=NAME_MAX, description="Part of the name")] = None,
+    q: Annotated[
+        str | None,
+        # PostgreSQL text cannot hold NUL: refused, not a failed query.
+        Query(max_length=NAME_MAX, pattern=r"^[^\x00]*$", description="Part of the name"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)] = 0,
 ) -> ChatList:
@@ -63,7 +78,7 @@ async def delete_chat(chat_id: UUID, work: WorkDep) -> Response:
 @router.post(
     "/{chat_id}/members",
     summary="Add members (owner); a private chat becomes a group",
-    responses={**NOT_FOUND, **FORBIDDEN},
+    responses={**NOT_FOUND_OR_NO_SUCH_USER, **FORBIDDEN},
 )
 async def add_members(chat_id: UUID, body: MembersAdd, work: WorkDep) -> ChatRead:
     return await service.add_members(work, chat_id, body.user_ids)

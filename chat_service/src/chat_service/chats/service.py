@@ -50,6 +50,7 @@ def _json(model: Any) -> dict[str, Any]:
 async def create_chat(work: Work, data: ChatCreate) -> ChatRead:
     me = work.actor.user_id
     others = [user_id for user_id in dict.fromkeys(data.member_ids) if user_id != me]
+    names = await work.user_names(others)
     now = utcnow()
     chat = Chat(
         id=uuid4(),
@@ -71,7 +72,7 @@ async def create_chat(work: Work, data: ChatCreate) -> ChatRead:
         display_names={me: work.actor.display_name},
     )
     await repository.insert_members(
-        work.session, chat.id, others, role=Role.MEMBER, last_read_seq=0
+        work.session, chat.id, others, role=Role.MEMBER, last_read_seq=0, display_names=names
     )
     members = await repository.members_of(work.session, chat.id)
     result = chat_read(chat, members)
@@ -169,15 +170,24 @@ async def delete_chat(work: Work, chat_id: UUID) -> None:
 
 
 async def add_members(work: Work, chat_id: UUID, user_ids: Sequence[UUID]) -> ChatRead:
+    # Who may add comes first (outsiders learn nothing); the lock waits for the lookup.
+    await owned_chat(work, chat_id)
+    names = await work.user_names(list(dict.fromkeys(user_ids)))
     chat, _ = await owned_chat(work, chat_id, lock=True)
-    return await admit(work, chat, list(dict.fromkeys(user_ids)))
+    return await admit(work, chat, names)
 
 
-async def admit(work: Work, chat: Chat, user_ids: list[UUID]) -> ChatRead:
-    """Adds members (the chat row is locked); a private chat with a third becomes a group.
-    Newcomers start with the history read: it was not written to them."""
+async def admit(work: Work, chat: Chat, names: dict[UUID, str]) -> ChatRead:
+    """Adds members (the chat row is locked) with their display names; a private chat
+    with a third becomes a group. Newcomers start with the history read: it was not
+    written to them."""
     added = await repository.insert_members(
-        work.session, chat.id, user_ids, role=Role.MEMBER, last_read_seq=chat.last_seq
+        work.session,
+        chat.id,
+        list(names),
+        role=Role.MEMBER,
+        last_read_seq=chat.last_seq,
+        display_names=names,
     )
     members = await repository.members_of(work.session, chat.id)
     if chat.type == ChatType.PRIVATE and len(members) > 2:

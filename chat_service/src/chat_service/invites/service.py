@@ -93,9 +93,4 @@ async def accept_invite(work: Work, token: str) -> ChatRead:
     if await chats.get_member(work.session, chat.id, me) is not None:
         return chat_read(chat, await chats.members_of(work.session, chat.id))
     invite.uses += 1
-    result = await admit(work, chat, [me])
-    member = await chats.get_member(work.session, chat.id, me)
-    if member is not None and work.actor.display_name:
-        member.display_name = work.actor.display_name
-    await work.session.flush()
-    return result
+    return await admit(work, chat, {me: work.actor.display_name})

@@ -365,6 +365,8 @@ ERRORS: dict[str, str] = {
     "ValidationError": "A field is missing or wrong; `detail` says which.",
     "rate_limited": "Too many frames; this one was dropped.",
     "ChatNotFound": "No such chat, or you are not in it.",
+    "UserNotFound": "Someone to add is not a user; `detail` lists their ids.",
+    "ServiceUnavailable": "auth_service could not be asked (tokens, users): retry later.",
     "NotChatOwner / NotChatMember / NotMessageSender": "You may not do this.",
     "internal_error": "Our failure (the database went away): retry; a send with the same "
     "client_message_id is stored once.",

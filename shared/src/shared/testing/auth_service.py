@@ -2,8 +2,9 @@
 
 ``auth_service_url`` (session scope) migrates a fresh PostgreSQL database, serves
 auth_service on a free port and yields its base URL; ``register_and_login`` makes a user
-there and returns their tokens; ``auth_signing_key`` is the key it signs with, for tests
-that need special tokens; ``auth_service_process`` runs another one with other settings.
+there and returns their tokens (``register_many``, several); ``auth_signing_key`` is the
+key it signs with, for tests that need special tokens; ``auth_service_process`` runs
+another one with other settings.
 auth_service is never imported here: other services depend on its HTTP contract, not its
 code.
 """
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,6 +89,20 @@ async def register_and_login(
         access_token=tokens["access_token"],
         refresh_token=tokens["refresh_token"],
     )
+
+
+async def register_many(
+    base_url: str, display_names: Sequence[str], *, concurrency: int = 4
+) -> list[AuthUser]:
+    """``register_and_login`` for each name, a few at a time (each is two argon2id
+    hashes), in the names' order."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(name: str) -> AuthUser:
+        async with limit:
+            return await register_and_login(base_url, display_name=name)
+
+    return list(await asyncio.gather(*(one(name) for name in display_names)))
 
 
 def sign_access_token(
