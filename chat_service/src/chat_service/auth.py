@@ -13,7 +13,10 @@ KEYS_UNAVAILABLE = "signing keys unavailable"
 
 # What every REST call may answer before it gets to its own work.
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or expired token"},
+    401: {
+        "description": "Missing, invalid or expired token; or, looking up people to add, "
+        "a session auth_service has ended"
+    },
     503: {
         "description": "auth_service unreachable: the token cannot be checked (signing "
         "keys), or people to add cannot be looked up"

@@ -2,8 +2,9 @@
 
 chat_service keeps no user directory of its own. It asks auth_service's user search for
 the ids it is given, a page of them per call, and remembers the names it found for a
-while, so adding people seen recently costs no call. Ids it does not find are never
-remembered: someone who registers a moment later can be added at once.
+while (the oldest go first when full), so adding people seen recently costs no call.
+Ids it does not find are never remembered: someone who registers a moment later can be
+added at once.
 """
 
 from __future__ import annotations
@@ -68,10 +69,11 @@ class UserDirectory:
             found = await self._ask(token, to_ask[start : start + IDS_PER_CALL])
             names.update(found)
             self._remember(found, now + self._ttl)
-        unknown = [user_id for user_id in user_ids if user_id not in names]
+        asked = list(dict.fromkeys(user_ids))
+        unknown = [user_id for user_id in asked if user_id not in names]
         if unknown:
             raise UserNotFound(unknown)
-        return names
+        return {user_id: names[user_id] for user_id in asked}
 
     async def _ask(self, token: str, user_ids: Sequence[UUID]) -> dict[UUID, str]:
         try:
@@ -90,12 +92,15 @@ class UserDirectory:
             log.warning("users.unexpected_status", status=response.status_code)
             raise _unavailable()
         try:
-            return {
+            found = {
                 UUID(str(item["id"])): str(item["display_name"])
                 for item in response.json()["items"]
             }
         except (ValueError, KeyError, TypeError) as exc:
+            log.warning("users.unexpected_body")
             raise _unavailable() from exc
+        # Only those asked for: anyone else in the answer says nothing of them.
+        return {user_id: found[user_id] for user_id in user_ids if user_id in found}
 
     def _remember(self, names: dict[UUID, str], until: float) -> None:
         for user_id, name in names.items():

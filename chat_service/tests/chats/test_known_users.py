@@ -3,12 +3,15 @@ refuse ids of nobody and change nothing; members arrive with their display names
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from chat_service.errors import UserNotFound
+from chat_service.state import ChatState
 from chat_service.users import IDS_PER_CALL, UserDirectory
 from shared.devbroker import free_port
 from shared.errors import ServiceUnavailable, Unauthorized
@@ -119,7 +122,7 @@ class TestAdd:
         chat = await api.create_chat(owner)
         async with httpx.AsyncClient(base_url=auth_service_url) as auth:
             logout = await auth.post("/api/v1/auth/logout", headers=owner.headers)
-            assert logout.status_code in (200, 204)
+            assert logout.status_code == 204
         response = await api.call(
             owner,
             "POST",
@@ -128,6 +131,76 @@ class TestAdd:
         )
         assert response.status_code == 401
         assert response.json()["detail"] == "auth_service refused the token: log in again"
+
+
+class TestAuthServiceAway:
+    """auth_service unreachable for lookups: adding someone new answers 503 and changes
+    nothing; what needs no lookup goes on."""
+
+    @pytest.fixture
+    def directory_away(self, app: FastAPI) -> Iterator[None]:
+        state: ChatState = app.state.chat
+        working = state.users
+        state.users = UserDirectory(f"http://127.0.0.1:{free_port()}", state.http)
+        yield
+        state.users = working
+
+    async def test_adding_someone_new_is_503_and_changes_nothing(
+        self, api: Api, chat_url: str, alice: Person, bob: Person, directory_away: None
+    ) -> None:
+        chat = await api.create_chat(alice)
+        newcomer = {"user_ids": [str(bob.id)]}
+        rest = await api.call(alice, "POST", f"/api/v1/chats/{chat['id']}/members", json=newcomer)
+        created = await api.call(
+            alice, "POST", "/api/v1/chats", json={"name": "away", "member_ids": [str(bob.id)]}
+        )
+        async with connect(chat_url, "/ws", alice) as ws:
+            frame = await ws.request("add_members", chat_id=chat["id"], **newcomer)
+        after = (await api.call(alice, "GET", f"/api/v1/chats/{chat['id']}")).json()
+        assert (rest.status_code, rest.json()["error"]) == (503, "ServiceUnavailable")
+        assert created.status_code == 503
+        assert frame["error"] == "ServiceUnavailable"
+        assert [m["user_id"] for m in after["members"]] == [str(alice.id)]
+        assert "away" not in await _chat_names(api, alice)
+
+    async def test_members_already_in_need_no_lookup(
+        self, api: Api, alice: Person, directory_away: None
+    ) -> None:
+        chat = await api.create_chat(alice, name="mine")
+        again = await api.call(
+            alice, "POST", f"/api/v1/chats/{chat['id']}/members", json={"user_ids": [str(alice.id)]}
+        )
+        assert again.status_code == 200
+
+
+class TestRefreshedSocket:
+    async def test_lookups_use_the_token_the_socket_was_refreshed_with(
+        self, api: Api, chat_url: str, auth_service_url: str
+    ) -> None:
+        """The handshake's session ends; after a refresh with a new session's token the
+        socket adds people again."""
+        owner = await register_and_login(auth_service_url, display_name="Refresher")
+        first, second = [
+            _person(await register_and_login(auth_service_url, display_name=name))
+            for name in ("First", "Second")
+        ]
+        async with httpx.AsyncClient(base_url=auth_service_url) as auth:
+            login = await auth.post(
+                "/api/v1/auth/login", data={"username": owner.email, "password": owner.password}
+            )
+            async with connect(chat_url, "/ws", _person(owner)) as ws:
+                chat = await ws.request("create_chat", name="refreshed", member_ids=[])
+                chat_id = chat["chat"]["id"]
+                logout = await auth.post(
+                    "/api/v1/auth/logout", headers={"Authorization": f"Bearer {owner.access_token}"}
+                )
+                assert logout.status_code == 204
+                refused = await ws.request("add_members", chat_id=chat_id, user_ids=[str(first.id)])
+                await ws.request("refresh", token=login.json()["access_token"])
+                added = await ws.request("add_members", chat_id=chat_id, user_ids=[str(second.id)])
+        assert refused["error"] == "Unauthorized"
+        assert added["type"] == "result", added
+        assert [m["display_name"] for m in added["chat"]["members"]][-1] == "Second"
 
 
 class TestDirectory:

@@ -19,7 +19,8 @@ async def get_chat(session: AsyncSession, chat_id: UUID, *, lock: bool = False) 
     chat run one at a time, so seq stays gap-free."""
     query = select(Chat).where(Chat.id == chat_id)
     if lock:
-        query = query.with_for_update()
+        # Refreshed: a row this session read before the lock may have changed since.
+        query = query.with_for_update().execution_options(populate_existing=True)
     chat: Chat | None = (await session.scalars(query)).one_or_none()
     return chat
 

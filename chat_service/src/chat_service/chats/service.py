@@ -170,9 +170,12 @@ async def delete_chat(work: Work, chat_id: UUID) -> None:
 
 
 async def add_members(work: Work, chat_id: UUID, user_ids: Sequence[UUID]) -> ChatRead:
-    # Who may add comes first (outsiders learn nothing); the lock waits for the lookup.
+    # Who may add comes first (outsiders learn nothing). Only newcomers are looked up,
+    # with no transaction open meanwhile: the lookup may take seconds.
     await owned_chat(work, chat_id)
-    names = await work.user_names(list(dict.fromkeys(user_ids)))
+    present = {m.user_id for m in await repository.members_of(work.session, chat_id)}
+    await work.session.rollback()
+    names = await work.user_names([u for u in dict.fromkeys(user_ids) if u not in present])
     chat, _ = await owned_chat(work, chat_id, lock=True)
     return await admit(work, chat, names)
 

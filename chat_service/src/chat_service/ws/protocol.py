@@ -166,6 +166,7 @@ async def _refresh(call: Call, r: req.Refresh) -> dict[str, Any]:
     if actor.user_id != call.connection.user_id:
         raise TokenUserMismatch()
     call.connection.expires_at = claims.exp + call.state.settings.ws_token_grace_seconds
+    call.connection.actor = actor  # its token asks auth_service from now on
     return {"expires_at": claims.exp, "expires_in": max(0, int(claims.exp - time.time()))}
 
 
@@ -365,7 +366,8 @@ ERRORS: dict[str, str] = {
     "ValidationError": "A field is missing or wrong; `detail` says which.",
     "rate_limited": "Too many frames; this one was dropped.",
     "ChatNotFound": "No such chat, or you are not in it.",
-    "UserNotFound": "Someone to add is not a user; `detail` lists their ids.",
+    "UserNotFound": "Someone to add is not a user; `detail` names them (no such user: id, ...).",
+    "Unauthorized": "auth_service refused your token (logged out or expired): refresh it.",
     "ServiceUnavailable": "auth_service could not be asked (tokens, users): retry later.",
     "NotChatOwner / NotChatMember / NotMessageSender": "You may not do this.",
     "internal_error": "Our failure (the database went away): retry; a send with the same "
