@@ -1,4 +1,5 @@
-"""Login throttling per client address, and counters shared through Redis."""
+"""Login throttling per account and address, per account, per address, and counters
+shared through Redis."""
 
 from __future__ import annotations
 
@@ -35,6 +36,63 @@ class TestPerAddress:
             throttled = await _login(client, user.email, user.password)
             assert throttled.status_code == 429
             assert int(throttled.headers["retry-after"]) > 0
+
+
+def _from(address: str) -> dict[str, str]:
+    # uvicorn takes the client's address from this header when the peer is 127.0.0.1.
+    return {"X-Forwarded-For": address}
+
+
+class TestPerAccount:
+    async def test_guessing_from_one_address_locks_out_only_that_address(
+        self, make_settings: MakeSettings
+    ) -> None:
+        settings = make_settings(
+            login_max_failures_per_account=2, login_max_failures_per_account_all_addresses=10
+        )
+        async with (
+            serve(create_app(settings)) as base_url,
+            httpx.AsyncClient(base_url=base_url) as client,
+        ):
+            user = await register_and_login(base_url)
+            form = {"username": user.email, "password": "wrong password"}
+            right = {"username": user.email, "password": user.password}
+            login = "/api/v1/auth/login"
+            guesses = [
+                (await client.post(login, data=form, headers=_from("203.0.113.7"))).status_code
+                for _ in range(3)
+            ]
+            attacker = await client.post(login, data=right, headers=_from("203.0.113.7"))
+            owner = await client.post(login, data=right, headers=_from("198.51.100.1"))
+        assert guesses == [401, 401, 429]
+        assert attacker.status_code == 429
+        assert owner.status_code == 200
+
+    async def test_guessing_from_many_addresses_locks_the_account(
+        self, make_settings: MakeSettings
+    ) -> None:
+        settings = make_settings(
+            login_max_failures_per_account=2, login_max_failures_per_account_all_addresses=4
+        )
+        async with (
+            serve(create_app(settings)) as base_url,
+            httpx.AsyncClient(base_url=base_url) as client,
+        ):
+            user = await register_and_login(base_url)
+            form = {"username": user.email, "password": "wrong password"}
+            login = "/api/v1/auth/login"
+            guesses = [
+                (await client.post(login, data=form, headers=_from(f"203.0.113.{n}"))).status_code
+                for n in range(5)
+            ]
+            owner = await client.post(
+                login,
+                data={"username": user.email, "password": user.password},
+                headers=_from("198.51.100.1"),
+            )
+        assert guesses == [401, 401, 401, 401, 429]
+        assert owner.status_code == 429
+        assert int(owner.headers["retry-after"]) > 0
 
 
 class TestRegistrations:

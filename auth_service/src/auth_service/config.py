@@ -53,8 +53,10 @@ class Settings(ServiceSettings):
     password_min_length: int = Field(default=8, ge=8)
     password_max_length: int = Field(default=128, ge=16, le=1024)
 
-    # Failed logins tolerated per window before further attempts get 429.
+    # Failed logins tolerated per window before further attempts get 429: on one account
+    # from one address, on one account from all addresses, from one address on any.
     login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_account_all_addresses: int = Field(default=100, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
     login_failure_window_seconds: int = Field(default=300, ge=1)
     # Accounts created per client address per window.

@@ -91,6 +91,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             throttle=LoginThrottle(
                 store,
                 max_failures_per_account=settings.login_max_failures_per_account,
+                max_failures_per_account_all_addresses=(
+                    settings.login_max_failures_per_account_all_addresses
+                ),
                 max_failures_per_address=settings.login_max_failures_per_address,
                 window_seconds=settings.login_failure_window_seconds,
             ),

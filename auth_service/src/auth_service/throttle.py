@@ -1,9 +1,14 @@
-"""Login throttling: failed attempts counted per account and per client address.
+"""Login throttling: failed attempts counted per account and client address, per
+account, and per client address.
 
-Once a counter reaches its limit, logins for that account (or from that address) are
-refused with 429 until the window that began with the first failure has passed; a
-successful login clears the account's counter. Redis shares the counters between
-replicas; without Redis they live in the process (one replica, development).
+Once a counter reaches its limit, logins it covers are refused with 429 until the window
+that began with the first failure has passed. Guessing one password from one address
+locks only that address out of the account (a few failures), so a stranger cannot lock
+the owner out; guessing it from many addresses locks the account for everyone only after
+many more; one address failing on many accounts is locked out of all of them. A
+successful login clears its account's count and its address's count on that account.
+Redis shares the counters between replicas; without Redis they live in the process (one
+replica, development).
 """
 
 from __future__ import annotations
@@ -96,16 +101,22 @@ class LoginThrottle:
         store: CounterStore,
         *,
         max_failures_per_account: int,
+        max_failures_per_account_all_addresses: int,
         max_failures_per_address: int,
         window_seconds: int,
     ) -> None:
         self._store = store
         self._per_account = max_failures_per_account
+        self._per_account_everywhere = max_failures_per_account_all_addresses
         self._per_address = max_failures_per_address
         self._window = window_seconds
 
     def _limits(self, email: str, address: str | None) -> list[Limit]:
-        limits = [Limit(f"login:account:{email.lower()}", self._per_account)]
+        account = _account_key(email)
+        limits = [
+            Limit(_pair_key(email, address), self._per_account),
+            Limit(account, self._per_account_everywhere),
+        ]
         if address:
             limits.append(Limit(f"login:address:{address}", self._per_address))
         return limits
@@ -123,8 +134,20 @@ class LoginThrottle:
         for limit in self._limits(email, address):
             await self._store.increment(limit.key, self._window)
 
-    async def succeeded(self, email: str) -> None:
-        await self._store.clear(f"login:account:{email.lower()}")
+    async def succeeded(self, email: str, address: str | None) -> None:
+        """The owner got in: the account and this address start afresh (other addresses'
+        failures on it still count)."""
+        await self._store.clear(_pair_key(email, address))
+        await self._store.clear(_account_key(email))
+
+
+def _account_key(email: str) -> str:
+    return f"login:account:{email.lower()}"
+
+
+def _pair_key(email: str, address: str | None) -> str:
+    # Logins of unknown origin share one count per account.
+    return f"{_account_key(email)}:from:{address or 'unknown'}"
 
 
 class RegistrationLimit:

@@ -98,7 +98,7 @@ async def login(
         log.info("login.failed", client_address=client_address)
         raise InvalidCredentials()
     assert user is not None
-    await throttle.succeeded(email)
+    await throttle.succeeded(email, client_address)
     if not user.is_active:
         LOGINS.labels("disabled").inc()
         raise Forbidden("this account is disabled")

@@ -37,6 +37,7 @@ T = TypeVar("T")
 # Every suite logs in from 127.0.0.1 many times: throttling must not get in its way.
 GENEROUS_THROTTLING = {
     "AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000",
+    "AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES": "1000",
     "AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
     "AUTH_REGISTRATIONS_PER_ADDRESS": "1000000",
 }
