@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from uuid import uuid4
 
+import httpx
 from aiokafka import AIOKafkaProducer
 
 from shared.testing.auth_service import register_and_login
@@ -53,7 +54,11 @@ async def test_v2_envelope_carries_id_type_and_time(
         }
         await producer.send_and_wait(settings.notification_topic, json.dumps(record).encode())
         frame = await receive_json(ws)
+        async with httpx.AsyncClient(base_url=gateway.base_url) as client:
+            inbox = await client.get("/api/v1/notify/notifications", headers=user.headers)
         assert frame.keys() == {"id", "type", "created_at", "title", "body"}
+        # The socket writes times as REST does.
+        assert frame["created_at"] == inbox.json()["items"][0]["created_at"]
         assert (frame["id"], frame["type"], frame["title"], frame["body"]) == (
             str(message_id),
             "notification",

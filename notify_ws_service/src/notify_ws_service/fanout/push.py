@@ -63,7 +63,8 @@ class Push:
         return {
             "id": str(self.message_id),
             "type": self.type,
-            "created_at": self.created_at.isoformat(),
+            # UTC as REST writes it (pydantic): ...Z, not ...+00:00.
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "title": self.title,
             "body": self.body,
         }
