@@ -19,10 +19,6 @@ class InvalidCredentials(Unauthorized):
         super().__init__("invalid email or password")
 
 
-class InvalidToken(Unauthorized):
-    pass
-
-
 class RefreshTokenReused(Unauthorized):
     """An already exchanged refresh token came back: the session is revoked."""
 

@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from auth_service.config import Settings
-from auth_service.errors import InvalidToken
 from shared.auth.tokens import (
     SigningKey,
     TokenClaims,
@@ -16,6 +15,7 @@ from shared.auth.tokens import (
     issue_token,
     jwks,
 )
+from shared.errors import InvalidToken
 
 
 class Tokens:

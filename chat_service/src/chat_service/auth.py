@@ -7,7 +7,7 @@ from typing import Any
 from chat_service.context import Actor
 from chat_service.state import Verifier
 from shared.auth.tokens import TokenClaims, TokenError
-from shared.errors import ServiceUnavailable, Unauthorized
+from shared.errors import InvalidToken, ServiceUnavailable, Unauthorized
 
 KEYS_UNAVAILABLE = "signing keys unavailable"
 
@@ -34,7 +34,7 @@ async def verify_token(verifier: Verifier, token: str | None) -> TokenClaims:
     except TokenError as exc:
         if str(exc) == KEYS_UNAVAILABLE:
             raise ServiceUnavailable("cannot verify tokens right now; try again later") from exc
-        raise Unauthorized(str(exc)) from exc
+        raise InvalidToken(str(exc)) from exc
 
 
 async def authenticate(verifier: Verifier, token: str | None) -> tuple[Actor, TokenClaims]:

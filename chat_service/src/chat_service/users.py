@@ -18,7 +18,7 @@ from uuid import UUID
 import httpx
 
 from chat_service.errors import UserNotFound
-from shared.errors import ServiceUnavailable, Unauthorized
+from shared.errors import InvalidToken, ServiceUnavailable
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -87,7 +87,7 @@ class UserDirectory:
             log.warning("users.unreachable", error=type(exc).__name__)
             raise _unavailable() from exc
         if response.status_code == 401:
-            raise Unauthorized("auth_service refused the token: log in again")
+            raise InvalidToken("auth_service refused the token: log in again")
         if response.status_code != 200:
             log.warning("users.unexpected_status", status=response.status_code)
             raise _unavailable()

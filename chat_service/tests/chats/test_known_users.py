@@ -198,7 +198,7 @@ class TestRefreshedSocket:
                 refused = await ws.request("add_members", chat_id=chat_id, user_ids=[str(first.id)])
                 await ws.request("refresh", token=login.json()["access_token"])
                 added = await ws.request("add_members", chat_id=chat_id, user_ids=[str(second.id)])
-        assert refused["error"] == "Unauthorized"
+        assert refused["error"] == "InvalidToken"
         assert added["type"] == "result", added
         assert [m["display_name"] for m in added["chat"]["members"]][-1] == "Second"
 

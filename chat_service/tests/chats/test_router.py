@@ -48,9 +48,9 @@ class TestCreateChat:
 
     async def test_without_a_token_is_401(self, api: Api) -> None:
         response = await api.call(None, "POST", "/api/v1/chats", json={"name": "x"})
-        assert response.status_code == 401
+        assert (response.status_code, response.json()["error"]) == (401, "Unauthorized")
         bad = await api.client.get("/api/v1/chats", headers={"Authorization": "Bearer nope"})
-        assert bad.status_code == 401
+        assert (bad.status_code, bad.json()["error"]) == (401, "InvalidToken")
 
 
 class TestListChats:

@@ -36,7 +36,7 @@ class TestTokenLifetime:
             refused = await refreshed.request("refresh", token=someone_else.token)
             assert refused["error"] == "TokenUserMismatch"
             garbage = await refreshed.request("refresh", token="garbage")
-            assert garbage["error"] == "Unauthorized"
+            assert garbage["error"] == "InvalidToken"
             assert await expiring.closed() == (4401, "token expired")
             # Both tokens were equally short; the refreshed socket outlives its first.
             assert (await refreshed.request("ping"))["pong"] is True

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_ws_service.auth.verifier import AuthUnavailable, Identity, InvalidToken
+from notify_ws_service.auth.verifier import AuthUnavailable, Identity
 from shared.db import session_scope
 from shared.errors import ServiceUnavailable, Unauthorized
 
@@ -43,8 +43,6 @@ async def current_user(
         raise Unauthorized("missing bearer token")
     try:
         return await gateway.verifier.verify(credentials.credentials)
-    except InvalidToken as exc:
-        raise Unauthorized(str(exc)) from exc
     except AuthUnavailable as exc:
         raise ServiceUnavailable("auth_service unavailable, try again later") from exc
 

@@ -8,8 +8,9 @@ import time
 import httpx
 import pytest
 
-from notify_ws_service.auth.verifier import AuthUnavailable, AuthVerifier, InvalidToken
+from notify_ws_service.auth.verifier import AuthUnavailable, AuthVerifier
 from shared.devbroker import free_port
+from shared.errors import InvalidToken
 from shared.testing.auth_service import AuthUser, register_and_login
 
 

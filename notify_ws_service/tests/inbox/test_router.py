@@ -59,8 +59,10 @@ class TestListNotifications:
     async def test_needs_a_token(self, served: Served) -> None:
         async with httpx.AsyncClient(base_url=served.base_url) as client:
             response = await client.get(PREFIX)
+            bad = await client.get(PREFIX, headers={"Authorization": "Bearer nope"})
         assert response.status_code == 401
         assert response.json()["error"] == "Unauthorized"
+        assert (bad.status_code, bad.json()["error"]) == (401, "InvalidToken")
 
     async def test_refusals_are_in_the_openapi_document(self, served: Served) -> None:
         async with httpx.AsyncClient(base_url=served.base_url) as client:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthorized
+from shared.errors import BadRequest, Conflict, InvalidToken, NotFound, ServiceUnavailable
 
 
 class OrderNotFound(NotFound):
@@ -18,10 +18,6 @@ class InvalidTransition(Conflict):
         super().__init__(f"Cannot change status from '{current}' to '{target}'")
         self.current = current
         self.target = target
-
-
-class InvalidToken(Unauthorized):
-    pass
 
 
 class AuthUnavailable(ServiceUnavailable):

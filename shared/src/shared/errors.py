@@ -40,6 +40,11 @@ class Unauthorized(ServiceError):
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+class InvalidToken(Unauthorized):
+    """A token that is malformed, badly signed, expired, or of a session that ended: the
+    same code from every service (``Unauthorized`` is a token missing)."""
+
+
 class Forbidden(ServiceError):
     status_code = 403
 

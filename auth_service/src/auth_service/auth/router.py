@@ -26,10 +26,10 @@ from auth_service.dependencies import (
     ThrottleDep,
     TokensDep,
 )
-from auth_service.errors import InvalidToken, RefreshTokenReused
+from auth_service.errors import RefreshTokenReused
 from auth_service.responses import errors
 from auth_service.users.schemas import UserMe
-from shared.errors import TooManyRequests, Unauthorized
+from shared.errors import InvalidToken, TooManyRequests, Unauthorized
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 keys_router = APIRouter(tags=["keys"])

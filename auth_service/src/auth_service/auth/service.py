@@ -14,12 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth_service.auth import repository as sessions
 from auth_service.auth.schemas import TokenPair, VerifiedToken
 from auth_service.database import as_utc
-from auth_service.errors import (
-    EmailTaken,
-    InvalidCredentials,
-    InvalidToken,
-    RefreshTokenReused,
-)
+from auth_service.errors import EmailTaken, InvalidCredentials, RefreshTokenReused
 from auth_service.events import USER_REGISTERED, record_user_event
 from auth_service.metrics import LOGINS, REFRESHES, REGISTRATIONS
 from auth_service.models import EMAIL_MAX_LENGTH, LoginSession, User
@@ -28,7 +23,7 @@ from auth_service.throttle import LoginThrottle
 from auth_service.tokens import Tokens, new_token_id
 from auth_service.users import repository as users
 from shared.db import utcnow
-from shared.errors import Forbidden, TooManyRequests
+from shared.errors import Forbidden, InvalidToken, TooManyRequests
 from shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -367,7 +367,7 @@ ERRORS: dict[str, str] = {
     "rate_limited": "Too many frames; this one was dropped.",
     "ChatNotFound": "No such chat, or you are not in it.",
     "UserNotFound": "Someone to add is not a user; `detail` names them (no such user: id, ...).",
-    "Unauthorized": "auth_service refused your token (logged out or expired): refresh it.",
+    "InvalidToken": "The token is bad or expired, or auth_service ended its session: refresh it.",
     "ServiceUnavailable": "auth_service could not be asked (tokens, users): retry later.",
     "NotChatOwner / NotChatMember / NotMessageSender": "You may not do this.",
     "internal_error": "Our failure (the database went away): retry; a send with the same "

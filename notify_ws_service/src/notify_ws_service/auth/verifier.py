@@ -18,6 +18,7 @@ from uuid import UUID
 import httpx
 
 from notify_ws_service.metrics import AUTH_CALLS
+from shared.errors import InvalidToken
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,10 +31,6 @@ class Identity:
     display_name: str
     is_superuser: bool
     exp: int
-
-
-class InvalidToken(Exception):
-    """auth_service refused the token (missing, bad, expired or revoked)."""
 
 
 class AuthUnavailable(Exception):

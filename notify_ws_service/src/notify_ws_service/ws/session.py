@@ -20,14 +20,14 @@ from uuid import UUID
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from notify_ws_service.auth.verifier import AuthUnavailable, InvalidToken
+from notify_ws_service.auth.verifier import AuthUnavailable
 from notify_ws_service.errors import NotificationNotFound
 from notify_ws_service.inbox import service
 from notify_ws_service.metrics import REJECTED_HANDSHAKES
 from notify_ws_service.ws.connection import Connection, Start
 from notify_ws_service.ws.token_watch import TokenState, TokenWatch
 from shared.db import session_scope
-from shared.errors import error_body
+from shared.errors import InvalidToken, error_body
 from shared.logging import get_logger
 from shared.ws.auth import handshake_token
 from shared.ws.close_codes import CloseCode

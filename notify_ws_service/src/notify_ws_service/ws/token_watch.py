@@ -11,8 +11,9 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from notify_ws_service.auth.verifier import AuthUnavailable, AuthVerifier, Identity, InvalidToken
+from notify_ws_service.auth.verifier import AuthUnavailable, AuthVerifier, Identity
 from notify_ws_service.ws.connection import Connection
+from shared.errors import InvalidToken
 from shared.logging import get_logger
 from shared.ws.close_codes import CloseCode
 
