@@ -67,6 +67,16 @@ class TestAuthVerifier:
                     await verifier.verify("a.bad.token")
         assert counting.calls == 1
 
+    @pytest.mark.parametrize("token", ["", "Basic dXNlcjpwdw==", "a.b.c\x00", "ключ.b.c"])
+    async def test_what_is_no_jwt_is_refused_without_a_call(
+        self, auth_service_url: str, token: str
+    ) -> None:
+        counting = Counting()
+        async with httpx.AsyncClient(event_hooks={"request": [counting]}) as client:
+            with pytest.raises(InvalidToken):
+                await AuthVerifier(auth_service_url, client).verify(token)
+        assert counting.calls == 0
+
     async def test_unreachable_auth_is_not_cached(self) -> None:
         counting = Counting()
         async with httpx.AsyncClient(event_hooks={"request": [counting]}) as client:

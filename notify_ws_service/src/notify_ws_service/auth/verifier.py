@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,9 @@ from shared.errors import InvalidToken
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+# A JWT is base64url parts joined by dots.
+_JWT = re.compile(r"[A-Za-z0-9_\-.=]+")
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,9 @@ class AuthVerifier:
         self._inflight: dict[str, asyncio.Task[Identity]] = {}
 
     async def verify(self, token: str) -> Identity:
-        # Not ASCII: no token, and no value for an HTTP header to auth_service either.
-        if not token or len(token) > 8192 or not token.isascii():
+        # Not a JWT's characters (another credential, say "Basic ..."): refused here, not
+        # passed on to auth_service.
+        if len(token) > 8192 or not _JWT.fullmatch(token):
             raise InvalidToken("missing or malformed token")
         key = hashlib.sha256(token.encode()).hexdigest()
         entry = self._cache.get(key)
