@@ -8,6 +8,7 @@ from uuid import uuid4
 import httpx
 
 from auth_service.main import create_app
+from auth_service.throttle import LoginThrottle, MemoryCounters
 from shared.testing.auth_service import register_and_login
 from shared.testing.server import serve
 from tests.conftest import MakeSettings
@@ -93,6 +94,44 @@ class TestPerAccount:
         assert guesses == [401, 401, 401, 401, 429]
         assert owner.status_code == 429
         assert int(owner.headers["retry-after"]) > 0
+
+
+class TestCounters:
+    """LoginThrottle over in-process counters: which failures count together."""
+
+    @staticmethod
+    def throttle() -> LoginThrottle:
+        return LoginThrottle(
+            MemoryCounters(),
+            max_failures_per_account=2,
+            max_failures_per_account_all_addresses=5,
+            max_failures_per_address=100,
+            window_seconds=300,
+        )
+
+    async def test_no_username_spells_another_counter(self) -> None:
+        throttle = self.throttle()
+        victim, home = "victim@example.com", "198.51.100.1"
+        for crafted in (f"{victim}:from:{home}", f"{victim}:{home}", f"{victim}|{home}"):
+            for _ in range(2):
+                await throttle.failed(crafted, "203.0.113.9")
+        assert await throttle.retry_after(victim, home) is None
+
+    async def test_an_ipv6_64_counts_as_one_address(self) -> None:
+        throttle = self.throttle()
+        await throttle.failed("a@example.com", "2001:db8:1:2::1")
+        await throttle.failed("a@example.com", "2001:db8:1:2:ffff::7")
+        assert await throttle.retry_after("a@example.com", "2001:db8:1:2::99") is not None
+        assert await throttle.retry_after("a@example.com", "2001:db8:1:3::1") is None
+
+    async def test_success_clears_the_count_over_all_addresses(self) -> None:
+        throttle = self.throttle()
+        for n in range(4):
+            await throttle.failed("a@example.com", f"203.0.113.{n}")
+        await throttle.succeeded("a@example.com", "198.51.100.1")
+        await throttle.failed("a@example.com", "203.0.113.50")
+        # 4 + 1 would have reached 5 without the success between them.
+        assert await throttle.retry_after("a@example.com", "198.51.100.2") is None
 
 
 class TestRegistrations:

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
 from shared.config import CLIENT_KEEP_ALIVE, ServiceSettings
-from shared.http import service_client
+from shared.http import server_options, service_client
 from shared.testing.server import serve
 
 
@@ -42,6 +42,28 @@ async def test_a_connection_idle_past_the_usual_five_seconds_is_reused() -> None
 async def test_a_server_closes_a_connection_idle_past_its_keep_alive() -> None:
     first, second = await _ports(idle=1.5, timeout_keep_alive=0.5)
     assert first != second, "the client noticed and opened a new connection"
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen"), [("127.0.0.1", "203.0.113.7"), ("192.0.2.1", "127.0.0.1")]
+)
+async def test_the_client_address_comes_from_x_forwarded_for_of_trusted_peers_only(
+    trusted: str, seen: str
+) -> None:
+    app = FastAPI()
+
+    @app.get("/host")
+    async def host(request: Request) -> str:
+        assert request.client is not None
+        return request.client.host
+
+    options = server_options(ServiceSettings(forwarded_allow_ips=trusted))
+    async with (
+        serve(app, forwarded_allow_ips=options["forwarded_allow_ips"]) as url,
+        service_client() as client,
+    ):
+        response = await client.get(f"{url}/host", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.json() == seen
 
 
 def test_a_server_keep_alive_under_the_clients_is_refused() -> None:

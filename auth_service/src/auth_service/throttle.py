@@ -7,12 +7,15 @@ locks only that address out of the account (a few failures), so a stranger canno
 the owner out; guessing it from many addresses locks the account for everyone only after
 many more; one address failing on many accounts is locked out of all of them. A
 successful login clears its account's count and its address's count on that account.
+An IPv6 address counts as its /64.
 Redis shares the counters between replicas; without Redis they live in the process (one
 replica, development).
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -112,13 +115,12 @@ class LoginThrottle:
         self._window = window_seconds
 
     def _limits(self, email: str, address: str | None) -> list[Limit]:
-        account = _account_key(email)
         limits = [
             Limit(_pair_key(email, address), self._per_account),
-            Limit(account, self._per_account_everywhere),
+            Limit(_account_key(email), self._per_account_everywhere),
         ]
         if address:
-            limits.append(Limit(f"login:address:{address}", self._per_address))
+            limits.append(Limit(f"login:address:{source_of(address)}", self._per_address))
         return limits
 
     async def retry_after(self, email: str, address: str | None) -> int | None:
@@ -141,13 +143,31 @@ class LoginThrottle:
         await self._store.clear(_account_key(email))
 
 
+def source_of(address: str) -> str:
+    """Who a count is kept for: an IPv4 address, or an IPv6 address's /64 (one host
+    commonly holds a whole /64, and would otherwise have endless addresses to try from)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _account(email: str) -> str:
+    # A digest: the username is any text, and must not spell another counter's key.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
 def _account_key(email: str) -> str:
-    return f"login:account:{email.lower()}"
+    return f"login:account:{_account(email)}"
 
 
 def _pair_key(email: str, address: str | None) -> str:
     # Logins of unknown origin share one count per account.
-    return f"{_account_key(email)}:from:{address or 'unknown'}"
+    source = source_of(address) if address else "unknown"
+    return f"login:pair:{_account(email)}:{source}"
 
 
 class RegistrationLimit:
@@ -162,9 +182,9 @@ class RegistrationLimit:
     async def retry_after(self, address: str | None) -> int | None:
         if not address:
             return None
-        count, left = await self._store.get(f"register:address:{address}")
+        count, left = await self._store.get(f"register:address:{source_of(address)}")
         return max(1, math.ceil(left)) if count >= self._max else None
 
     async def registered(self, address: str | None) -> None:
         if address:
-            await self._store.increment(f"register:address:{address}", self._window)
+            await self._store.increment(f"register:address:{source_of(address)}", self._window)

@@ -65,6 +65,8 @@ class ServiceSettings(BaseSettings):
     # clients keep one for reuse and than load balancers usually do (60 s): the side that
     # reuses a connection must be the first to give it up (see shared.http).
     http_keep_alive: int = Field(default=75, gt=CLIENT_KEEP_ALIVE)
+    # Peers whose X-Forwarded-For names the client (a proxy in front; "*" for any).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @property
     def is_production(self) -> bool:

@@ -21,6 +21,7 @@ class ServerOptions(TypedDict):
     port: int
     log_config: None
     timeout_keep_alive: int
+    forwarded_allow_ips: str
     ws_per_message_deflate: bool
 
 
@@ -40,5 +41,6 @@ def server_options(settings: ServiceSettings) -> ServerOptions:
         port=settings.port,
         log_config=None,
         timeout_keep_alive=settings.http_keep_alive,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         ws_per_message_deflate=False,
     )

@@ -82,8 +82,9 @@ async def login(
     response: Response,
 ) -> TokenPair:
     """`username` is the email. Answers an access token (short-lived) and a refresh
-    token (exchange it at /refresh). Repeated failures for one account or from one
-    address are answered 429 with `Retry-After` for a while."""
+    token (exchange it at /refresh). Repeated failures on one account from one address,
+    on one account from anywhere, or from one address are answered 429 with
+    `Retry-After` for a while."""
     response.headers.update(NO_STORE)
     return await service.login(
         session,
