@@ -25,8 +25,9 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 async def verify_token(verifier: Verifier, token: str | None) -> TokenClaims:
-    """Raises Unauthorized for a missing or bad token, ServiceUnavailable when the keys
-    cannot be fetched from auth_service (never lets an unchecked token through)."""
+    """Raises Unauthorized for a missing token, InvalidToken for a bad or expired one,
+    ServiceUnavailable when the keys cannot be fetched from auth_service (never lets an
+    unchecked token through)."""
     if not token:
         raise Unauthorized("missing access token")
     try:

@@ -54,7 +54,7 @@ class UserDirectory:
 
     async def display_names(self, token: str, user_ids: Sequence[UUID]) -> dict[UUID, str]:
         """Each user's display name. Raises UserNotFound naming the ids auth_service has
-        no active user for, Unauthorized if it refuses the caller's token (a session
+        no active user for, InvalidToken if it refuses the caller's token (a session
         logged out, say), ServiceUnavailable if it cannot be asked."""
         now = self._clock()
         names: dict[UUID, str] = {}

@@ -14,7 +14,7 @@ from chat_service.errors import UserNotFound
 from chat_service.state import ChatState
 from chat_service.users import IDS_PER_CALL, UserDirectory
 from shared.devbroker import free_port
-from shared.errors import ServiceUnavailable, Unauthorized
+from shared.errors import InvalidToken, ServiceUnavailable
 from shared.testing.auth_service import AuthUser, register_and_login
 from tests.helpers import Api, Person, connect
 
@@ -272,7 +272,7 @@ class TestDirectory:
         self, auth_service_url: str, client: httpx.AsyncClient
     ) -> None:
         async with client:
-            with pytest.raises(Unauthorized):
+            with pytest.raises(InvalidToken):
                 await UserDirectory(auth_service_url, client).display_names("junk", [uuid4()])
 
     async def test_auth_service_unreachable_is_unavailable(

@@ -44,6 +44,9 @@ class InvalidToken(Unauthorized):
     """A token that is malformed, badly signed, expired, or of a session that ended: the
     same code from every service (``Unauthorized`` is a token missing)."""
 
+    def __init__(self, detail: str = "invalid token") -> None:
+        super().__init__(detail)
+
 
 class Forbidden(ServiceError):
     status_code = 403

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 from uuid import UUID
@@ -64,7 +64,7 @@ class Push:
             "id": str(self.message_id),
             "type": self.type,
             # UTC as REST writes it (pydantic): ...Z, not ...+00:00.
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "title": self.title,
             "body": self.body,
         }
