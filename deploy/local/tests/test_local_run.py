@@ -15,6 +15,18 @@ from pathlib import Path
 from shared.devbroker import port_open
 
 RUNNER = Path(__file__).resolve().parents[1] / "run.py"
+# The suite's ports: the services' and the broker's.
+PORTS = (8000, 8001, 8002, 8003, 9092)
+
+
+def _free_offset() -> int:
+    """An offset that puts every port where nothing listens now, and below the range the
+    system hands out to outgoing connections (32768 and up on Linux), where one of them
+    could take a port between this check and the runner binding it."""
+    while True:
+        offset = random.randint(1000, 23000)
+        if not any(port_open("127.0.0.1", port + offset) for port in PORTS):
+            return offset
 
 
 def _runner(var: Path, offset: int) -> subprocess.Popen[str]:
@@ -29,7 +41,7 @@ def _runner(var: Path, offset: int) -> subprocess.Popen[str]:
 
 
 def test_make_run_comes_up_ready_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    offset = random.randint(20000, 30000)
+    offset = _free_offset()
     process = _runner(tmp_path, offset)
     output: list[str] = []
     try:
@@ -64,7 +76,7 @@ def test_make_run_comes_up_ready_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_during_start_up_stops_what_has_started(tmp_path: Path) -> None:
-    offset = random.randint(30001, 40000)
+    offset = _free_offset()
     process = _runner(tmp_path, offset)
     output: list[str] = []
     assert process.stdout is not None
