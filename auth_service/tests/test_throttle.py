@@ -3,6 +3,7 @@ shared through Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from uuid import uuid4
 
 import httpx
@@ -96,8 +97,16 @@ class TestPerAccount:
         assert int(owner.headers["retry-after"]) > 0
 
 
+async def _guess(throttle: LoginThrottle, email: str, address: str) -> bool:
+    """A wrong password, if the throttle lets it be tried; whether it was tried."""
+    if await throttle.attempt(email, address) is not None:
+        return False
+    await throttle.failed(address)
+    return True
+
+
 class TestCounters:
-    """LoginThrottle over in-process counters: which failures count together."""
+    """LoginThrottle over in-process counters: which attempts count together."""
 
     @staticmethod
     def throttle() -> LoginThrottle:
@@ -114,24 +123,44 @@ class TestCounters:
         victim, home = "victim@example.com", "198.51.100.1"
         for crafted in (f"{victim}:from:{home}", f"{victim}:{home}", f"{victim}|{home}"):
             for _ in range(2):
-                await throttle.failed(crafted, "203.0.113.9")
-        assert await throttle.retry_after(victim, home) is None
+                assert await _guess(throttle, crafted, "203.0.113.9")
+        assert await throttle.attempt(victim, home) is None
 
     async def test_an_ipv6_64_counts_as_one_address(self) -> None:
         throttle = self.throttle()
-        await throttle.failed("a@example.com", "2001:db8:1:2::1")
-        await throttle.failed("a@example.com", "2001:db8:1:2:ffff::7")
-        assert await throttle.retry_after("a@example.com", "2001:db8:1:2::99") is not None
-        assert await throttle.retry_after("a@example.com", "2001:db8:1:3::1") is None
+        assert await _guess(throttle, "a@example.com", "2001:db8:1:2::1")
+        assert await _guess(throttle, "a@example.com", "2001:db8:1:2:ffff::7")
+        assert not await _guess(throttle, "a@example.com", "2001:db8:1:2::99")
+        assert await _guess(throttle, "a@example.com", "2001:db8:1:3::1")
 
     async def test_success_clears_the_count_over_all_addresses(self) -> None:
         throttle = self.throttle()
         for n in range(4):
-            await throttle.failed("a@example.com", f"203.0.113.{n}")
+            assert await _guess(throttle, "a@example.com", f"203.0.113.{n}")
+        assert await throttle.attempt("a@example.com", "198.51.100.1") is None
         await throttle.succeeded("a@example.com", "198.51.100.1")
-        await throttle.failed("a@example.com", "203.0.113.50")
-        # 4 + 1 would have reached 5 without the success between them.
-        assert await throttle.retry_after("a@example.com", "198.51.100.2") is None
+        # 4 + 2 would have passed 5 without the success between them.
+        assert await _guess(throttle, "a@example.com", "203.0.113.50")
+        assert await _guess(throttle, "a@example.com", "203.0.113.51")
+
+
+class TestParallelGuesses:
+    async def test_guesses_sent_at_once_get_no_more_tries_than_one_at_a_time(
+        self, make_settings: MakeSettings
+    ) -> None:
+        """Every attempt is counted before its password is hashed: were it counted after,
+        all of them would be checked before the first failure was."""
+        settings = make_settings(login_max_failures_per_account=2)
+        async with (
+            serve(create_app(settings)) as base_url,
+            httpx.AsyncClient(base_url=base_url) as client,
+        ):
+            user = await register_and_login(base_url)
+            responses = await asyncio.gather(
+                *(_login(client, user.email, f"guess {n}") for n in range(10))
+            )
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [401, 401] + [429] * 8
 
 
 class TestRegistrations:

@@ -1,5 +1,5 @@
-"""Login throttling: failed attempts counted per account and client address, per
-account, and per client address.
+"""Login throttling: attempts counted per account and client address and per account
+(a success clears them), failures per client address.
 
 Once a counter reaches its limit, logins it covers are refused with 429 until the window
 that began with the first failure has passed. Guessing one password from one address
@@ -35,7 +35,9 @@ class CounterStore(Protocol):
         """The count and the seconds left in its window (0 when there is none)."""
         ...
 
-    async def increment(self, key: str, window_seconds: int) -> None: ...
+    async def increment(self, key: str, window_seconds: int) -> tuple[int, float]:
+        """Adds one; returns the new count and the seconds left in its window."""
+        ...
 
     async def clear(self, key: str) -> None: ...
 
@@ -53,7 +55,7 @@ class MemoryCounters:
             return 0, 0.0
         return count, left
 
-    async def increment(self, key: str, window_seconds: int) -> None:
+    async def increment(self, key: str, window_seconds: int) -> tuple[int, float]:
         now = time.monotonic()
         count, deadline = self._counters.get(key, (0, 0.0))
         if deadline <= now:
@@ -61,6 +63,7 @@ class MemoryCounters:
         self._counters[key] = (count + 1, deadline)
         if len(self._counters) > self._max_keys:
             self._prune(now)
+        return count + 1, deadline - now
 
     async def clear(self, key: str) -> None:
         self._counters.pop(key, None)
@@ -86,13 +89,15 @@ class RedisCounters:
             return 0, 0.0
         return int(raw), ttl_ms / 1000
 
-    async def increment(self, key: str, window_seconds: int) -> None:
+    async def increment(self, key: str, window_seconds: int) -> tuple[int, float]:
         name = self._prefix + key
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(name)
             # The window starts with the first failure and is not extended by later ones.
             pipe.expire(name, window_seconds, nx=True)
-            await pipe.execute()
+            pipe.pttl(name)
+            count, _, ttl_ms = await pipe.execute()
+        return int(count), max(ttl_ms, 0) / 1000
 
     async def clear(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
@@ -114,27 +119,33 @@ class LoginThrottle:
         self._per_address = max_failures_per_address
         self._window = window_seconds
 
-    def _limits(self, email: str, address: str | None) -> list[Limit]:
-        limits = [
+    async def attempt(self, email: str, address: str | None) -> int | None:
+        """Seconds to wait before trying again, or None when this login may go on.
+
+        The attempt is counted on the account (from this address, and from anywhere)
+        before its password is checked, so that guesses sent in parallel cannot all get
+        past the limit while the first ones are still being hashed; a success clears
+        both counts. The address's count is only of failures: people behind one address
+        logging in successfully use none of it."""
+        waits = []
+        account_limits = [
             Limit(_pair_key(email, address), self._per_account),
             Limit(_account_key(email), self._per_account_everywhere),
         ]
+        for limit in account_limits:
+            count, left = await self._store.increment(limit.key, self._window)
+            if count > limit.max_failures:
+                waits.append(max(1, math.ceil(left)))
         if address:
-            limits.append(Limit(f"login:address:{source_of(address)}", self._per_address))
-        return limits
-
-    async def retry_after(self, email: str, address: str | None) -> int | None:
-        """Seconds until a login may be tried again, or None when it may be tried now."""
-        waits = []
-        for limit in self._limits(email, address):
-            count, left = await self._store.get(limit.key)
-            if count >= limit.max_failures:
+            count, left = await self._store.get(_address_key(address))
+            if count >= self._per_address:
                 waits.append(max(1, math.ceil(left)))
         return max(waits) if waits else None
 
-    async def failed(self, email: str, address: str | None) -> None:
-        for limit in self._limits(email, address):
-            await self._store.increment(limit.key, self._window)
+    async def failed(self, address: str | None) -> None:
+        """The password was wrong (the account's counts already hold the attempt)."""
+        if address:
+            await self._store.increment(_address_key(address), self._window)
 
     async def succeeded(self, email: str, address: str | None) -> None:
         """The owner got in: the account and this address start afresh (other addresses'
@@ -162,6 +173,10 @@ def _account(email: str) -> str:
 
 def _account_key(email: str) -> str:
     return f"login:account:{_account(email)}"
+
+
+def _address_key(address: str) -> str:
+    return f"login:address:{source_of(address)}"
 
 
 def _pair_key(email: str, address: str | None) -> str:

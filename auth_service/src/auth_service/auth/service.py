@@ -81,14 +81,14 @@ async def login(
         # Cannot match any account; refused before spending a hash on it.
         LOGINS.labels("failed").inc()
         raise InvalidCredentials()
-    retry_after = await throttle.retry_after(email, client_address)
+    retry_after = await throttle.attempt(email, client_address)
     if retry_after is not None:
         LOGINS.labels("throttled").inc()
         log.warning("login.throttled", client_address=client_address)
         raise TooManyRequests("too many failed logins; try again later", retry_after=retry_after)
     user = await users.get_by_email(session, email)
     if not await passwords.verify(user.password_hash if user else None, password):
-        await throttle.failed(email, client_address)
+        await throttle.failed(client_address)
         LOGINS.labels("failed").inc()
         log.info("login.failed", client_address=client_address)
         raise InvalidCredentials()
