@@ -197,9 +197,13 @@ class RegistrationLimit:
     async def retry_after(self, address: str | None) -> int | None:
         if not address:
             return None
-        count, left = await self._store.get(f"register:address:{source_of(address)}")
+        count, left = await self._store.get(_registration_key(address))
         return max(1, math.ceil(left)) if count >= self._max else None
 
     async def registered(self, address: str | None) -> None:
         if address:
-            await self._store.increment(f"register:address:{source_of(address)}", self._window)
+            await self._store.increment(_registration_key(address), self._window)
+
+
+def _registration_key(address: str) -> str:
+    return f"register:address:{source_of(address)}"

@@ -57,9 +57,10 @@ class UserDirectory:
         no active user for, InvalidToken if it refuses the caller's token (a session
         logged out, say), ServiceUnavailable if it cannot be asked."""
         now = self._clock()
+        asked = list(dict.fromkeys(user_ids))
         names: dict[UUID, str] = {}
         to_ask: list[UUID] = []
-        for user_id in dict.fromkeys(user_ids):
+        for user_id in asked:
             known = self._known.get(user_id)
             if known is not None and known.until > now:
                 names[user_id] = known.display_name
@@ -69,7 +70,6 @@ class UserDirectory:
             found = await self._ask(token, to_ask[start : start + IDS_PER_CALL])
             names.update(found)
             self._remember(found, now + self._ttl)
-        asked = list(dict.fromkeys(user_ids))
         unknown = [user_id for user_id in asked if user_id not in names]
         if unknown:
             raise UserNotFound(unknown)

@@ -44,6 +44,10 @@ class Base(DeclarativeBase):
 # even encode it.
 MAX_SAFE_INTEGER = 2**53 - 1
 
+# Text with no NUL: PostgreSQL cannot hold one, so a value with it is refused as invalid
+# input (a pattern, for query parameters and constrained strings), not a failed query.
+NO_NUL = r"^[^\x00]*$"
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -11,6 +11,7 @@ from auth_service.dependencies import CurrentUser, SessionDep
 from auth_service.responses import errors
 from auth_service.users import service
 from auth_service.users.schemas import UserMe, UserPage, UserRead, UserUpdate
+from shared.db import NO_NUL
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -39,8 +40,7 @@ async def search_users(
         str,
         Query(
             max_length=100,
-            # PostgreSQL text cannot hold NUL: refused, not a failed query.
-            pattern=r"^[^\x00]*$",
+            pattern=NO_NUL,
             description="Prefix of a display name or email; any case",
         ),
     ] = "",

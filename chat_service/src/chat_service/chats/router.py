@@ -12,7 +12,7 @@ from chat_service.chats import service
 from chat_service.chats.schemas import ChatCreate, ChatList, ChatRead, ChatUpdate, MembersAdd
 from chat_service.dependencies import WorkDep
 from chat_service.models import NAME_MAX
-from shared.db import MAX_SAFE_INTEGER
+from shared.db import MAX_SAFE_INTEGER, NO_NUL
 
 router = APIRouter(prefix="/api/v1/chats", tags=["chats"], responses=REFUSALS)
 
@@ -45,8 +45,7 @@ async def list_chats(
     work: WorkDep,
     q: Annotated[
         str | None,
-        # PostgreSQL text cannot hold NUL: refused, not a failed query.
-        Query(max_length=NAME_MAX, pattern=r"^[^\x00]*$", description="Part of the name"),
+        Query(max_length=NAME_MAX, pattern=NO_NUL, description="Part of the name"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)] = 0,

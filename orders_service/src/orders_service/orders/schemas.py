@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 
 from orders_service.database import as_utc
 from orders_service.models import CUSTOMER_MAX, OrderStatus
+from shared.db import NO_NUL
 
 PAGE_LIMIT_MAX = 100
 PAGE_LIMIT_DEFAULT = 50
@@ -22,8 +23,7 @@ Customer = Annotated[
         strip_whitespace=True,
         min_length=1,
         max_length=CUSTOMER_MAX,
-        # PostgreSQL text cannot hold NUL: refused here, not a failed INSERT.
-        pattern=r"^[^\x00]*$",
+        pattern=NO_NUL,
     ),
 ]
 OrderId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1, examples=[1])]
