@@ -1,17 +1,19 @@
-"""user.registered travels through the outbox: written with the user, published later."""
+"""Events travel through the outbox: user.registered is written with the user and
+published later; an ended session is published too."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from jose import jwt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -114,11 +116,15 @@ async def _outbox_size(database_url: str) -> int:
         await engine.dispose()
 
 
-async def _wait_for_event(bootstrap: str, user_id: UUID, timeout: float = 60) -> dict[str, Any]:
+async def _events_of(
+    bootstrap: str, user_id: UUID, *, until: Callable[[dict[str, Any]], bool], timeout: float = 60
+) -> list[dict[str, Any]]:
+    """The user's events on auth.events (one partition: in order) up to ``until``."""
     consumer = AIOKafkaConsumer(
         AUTH_EVENTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
     await consumer.start()
+    events: list[dict[str, Any]] = []
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -127,10 +133,83 @@ async def _wait_for_event(bootstrap: str, user_id: UUID, timeout: float = 60) ->
                     event: dict[str, Any] = json.loads(record.value)
                     if event["data"].get("user_id") == str(user_id):
                         assert record.key == str(user_id).encode()
-                        return event
+                        events.append(event)
+                        if until(event):
+                            return events
     finally:
         await consumer.stop()
-    raise AssertionError("user.registered never arrived on auth.events")
+    raise AssertionError(f"the awaited event never arrived on auth.events; got {events}")
+
+
+async def _wait_for_event(bootstrap: str, user_id: UUID) -> dict[str, Any]:
+    return (await _events_of(bootstrap, user_id, until=lambda _: True))[-1]
+
+
+PASSWORD = "a sound passphrase"
+
+
+async def _register(client: httpx.AsyncClient) -> str:
+    email = unique_email("ended")
+    registered = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+    )
+    assert registered.status_code == 201
+    return email
+
+
+async def _login(client: httpx.AsyncClient, email: str) -> tuple[UUID, str, str]:
+    """(user id, session id, refresh token) of a new login."""
+    response = await client.post(
+        "/api/v1/auth/login", data={"username": email, "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    claims = jwt.get_unverified_claims(response.json()["access_token"])
+    return UUID(claims["sub"]), str(claims["sid"]), str(response.json()["refresh_token"])
+
+
+def _ended(session_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: e["type"] == "session.ended" and e["data"]["session_id"] == session_id
+
+
+class TestSessionEnded:
+    async def test_logout_publishes_it_once(
+        self, client: httpx.AsyncClient, settings: Settings
+    ) -> None:
+        email = await _register(client)
+        user_id, first, refresh_token = await _login(client, email)
+        for _ in range(2):
+            response = await client.post(
+                "/api/v1/auth/logout", json={"refresh_token": refresh_token}
+            )
+            assert response.status_code in (204, 401)
+        # A later session's end, on the same partition, marks where to stop reading.
+        _, second, refresh_token = await _login(client, email)
+        response = await client.post("/api/v1/auth/logout", json={"refresh_token": refresh_token})
+        assert response.status_code == 204
+
+        events = await _events_of(settings.kafka_bootstrap_servers, user_id, until=_ended(second))
+        ended = [e for e in events if e["type"] == "session.ended"]
+        assert [e["data"]["session_id"] for e in ended] == [first, second]
+        assert ended[0]["data"] == {
+            "session_id": first,
+            "user_id": str(user_id),
+            "reason": "logout",
+        }
+        assert ended[0]["actor_id"] == str(user_id)
+
+    async def test_a_replayed_refresh_token_publishes_it(
+        self, client: httpx.AsyncClient, settings: Settings
+    ) -> None:
+        user_id, session_id, refresh_token = await _login(client, await _register(client))
+        rotated = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+        assert rotated.status_code == 200
+        replayed = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+        assert replayed.status_code == 401
+
+        events = await _events_of(
+            settings.kafka_bootstrap_servers, user_id, until=_ended(session_id)
+        )
+        assert events[-1]["data"]["reason"] == "refresh_reuse"
 
 
 class TestBrokerOutage:

@@ -219,3 +219,22 @@ class TestJwksVerifier:
                 with pytest.raises(TokenError, match="unknown signing key"):
                     await verifier.verify(token(SigningKey.generate()))
             assert fetches == 1
+
+    async def test_a_token_of_an_ended_session_is_refused(self) -> None:
+        key = SigningKey.generate()
+        ended, alive = uuid4(), uuid4()
+        app = FastAPI()
+
+        @app.get("/.well-known/jwks.json")
+        async def keys() -> dict[str, Any]:
+            return jwks(key)
+
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://auth"
+        ) as client:
+            verifier = JwksVerifier(
+                "http://auth", issuer=ISSUER, audience=AUDIENCE, client=client, ended={ended}
+            )
+            with pytest.raises(TokenError, match="session ended"):
+                await verifier.verify(token(key, session_id=ended))
+            assert (await verifier.verify(token(key, session_id=alive))).session_id == alive

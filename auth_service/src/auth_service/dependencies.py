@@ -41,8 +41,11 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-    if session.info.get(OUTBOX_PENDING):
-        state.relay.wake()
+        finally:
+            # Also after a request that failed having committed events on purpose (a
+            # replayed refresh token); a wake after a rollback only costs one poll.
+            if session.info.get(OUTBOX_PENDING):
+                state.relay.wake()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

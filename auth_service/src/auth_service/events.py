@@ -6,12 +6,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.models import OutboxEvent, User
+from auth_service.models import LoginSession, OutboxEvent, User
 from shared.events.outbox import record_event
 from shared.events.topics import AUTH_EVENTS
 
 USER_REGISTERED = "user.registered"
 USER_UPDATED = "user.updated"
+# A session was logged out or revoked: its access tokens are refused from now on by
+# every service, not only by those that ask /verify.
+SESSION_ENDED = "session.ended"
 
 # Set on a database session whose transaction staged events: the relay is woken after
 # the commit instead of at its next poll.
@@ -34,5 +37,23 @@ def record_user_event(session: AsyncSession, event_type: str, user: User) -> Non
         type=event_type,
         data=data,
         actor_id=user.id,
+    )
+    session.info[OUTBOX_PENDING] = True
+
+
+def record_session_ended(session: AsyncSession, login: LoginSession) -> None:
+    """Stage ``session.ended`` for a session just revoked, in the revoking transaction."""
+    record_event(
+        session,
+        OutboxEvent,
+        topic=AUTH_EVENTS,
+        key=login.user_id,
+        type=SESSION_ENDED,
+        data={
+            "session_id": str(login.id),
+            "user_id": str(login.user_id),
+            "reason": login.revoked_reason,
+        },
+        actor_id=login.user_id,
     )
     session.info[OUTBOX_PENDING] = True

@@ -30,6 +30,8 @@ class Actor:
     is_superuser: bool = False
     # The access token the actor came with, to ask auth_service on their behalf.
     token: str = field(default="", repr=False, compare=False)
+    # The login session of that token: when auth_service ends it, its sockets close.
+    session_id: UUID | None = field(default=None, compare=False)
 
     @classmethod
     def from_claims(cls, claims: TokenClaims, token: str) -> Actor:
@@ -38,6 +40,7 @@ class Actor:
             display_name=claims.display_name or claims.email,
             is_superuser=claims.is_superuser,
             token=token,
+            session_id=claims.session_id,
         )
 
 

@@ -22,6 +22,7 @@ from chat_service.users import UserDirectory
 from chat_service.ws.docs import router as ws_docs_router
 from chat_service.ws.endpoints import router as ws_router
 from shared.app import ReadinessCheck, install_common
+from shared.auth.ended import ended_sessions_for
 from shared.auth.jwks import JwksVerifier
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
@@ -95,6 +96,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             else LocalHub()
         )
         producer = relay = None
+        # Without Kafka no ended session is learned: tokens live until they expire.
+        ended = ended_sessions_for(settings) if settings.kafka_enabled else None
         if settings.kafka_enabled:
             producer = producer_for(settings, [CHAT_EVENTS])
             relay = OutboxRelay(sessionmaker, OutboxEvent, producer, linger=settings.relay_linger)
@@ -107,6 +110,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
                 client=http,
+                ended=ended or (),
             ),
             hub=hub,
             http=http,
@@ -120,6 +124,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         freezer = Freezer(settings.gc_freeze_interval)
         freezer.start()
         await hub.start()
+        if ended is not None:
+            ended.on_end(hub.end_session)
+            ended.start()
         if producer is not None and relay is not None:
             producer.start()
             relay.start()
@@ -131,6 +138,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 await relay.stop()
             if producer is not None:
                 await producer.stop()
+            if ended is not None:
+                await ended.stop()
             await hub.stop()
             await freezer.stop()
             if redis is not None:

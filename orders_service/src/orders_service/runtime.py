@@ -14,6 +14,7 @@ from orders_service.config import Settings
 from orders_service.database import ping
 from orders_service.models import OutboxEvent
 from orders_service.orders.operations import OrderOperations
+from shared.auth.ended import ended_sessions_for
 from shared.auth.jwks import JwksVerifier
 from shared.db import create_engine, create_sessionmaker
 from shared.events.outbox import OutboxRelay
@@ -30,11 +31,13 @@ class Runtime:
         )
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
         self.http = service_client()
+        self.ended = ended_sessions_for(settings)
         self.verifier = JwksVerifier(
             settings.auth_url,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             client=self.http,
+            ended=self.ended,
         )
         self.producer = producer_for(settings, [settings.events_topic])
         self.relay = OutboxRelay(
@@ -45,6 +48,7 @@ class Runtime:
             linger=settings.relay_linger,
         )
         self.hub = Hub()
+        self.ended.on_end(self.hub.end_session)
         self.freezer = Freezer(settings.gc_freeze_interval)
         self.redis: Redis | None = None
         if settings.redis_url:
@@ -62,12 +66,14 @@ class Runtime:
     async def start(self) -> None:
         self.freezer.start()
         await self.bus.start()
+        self.ended.start()
         self.producer.start()
         self.relay.start()
 
     async def stop(self) -> None:
         await self.relay.stop()
         await self.producer.stop()
+        await self.ended.stop()
         await self.bus.stop()
         await self.freezer.stop()
         if self.redis is not None:

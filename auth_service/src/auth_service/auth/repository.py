@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_service.events import record_session_ended
 from auth_service.models import LoginSession, User
 from shared.db import utcnow
 
@@ -37,6 +38,7 @@ async def revoke(session: AsyncSession, login: LoginSession, *, reason: str) -> 
     if login.revoked_at is None:
         login.revoked_at = utcnow()
         login.revoked_reason = reason
+        record_session_ended(session, login)
         await session.flush()
 
 

@@ -134,8 +134,9 @@ async def logout(
 
     The refresh token stops working at once, and so does the access token here and at
     the notification gateway (which asks `/verify`; its open sockets close with 4401
-    within its re-check interval). chat_service and orders_service check access tokens
-    by their signature alone and accept one until it expires (15 minutes by default)."""
+    within its re-check interval). chat_service and orders_service learn of the end from
+    `session.ended` on `auth.events` within a moment: they refuse the access token from
+    then on and close its sockets with 4401."""
     if body is not None and body.refresh_token:
         refresh_claims = tokens.decode_refresh(body.refresh_token)
         session_id, user_id = _uuid(refresh_claims["sid"]), _uuid(refresh_claims["sub"])

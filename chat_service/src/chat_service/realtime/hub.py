@@ -37,6 +37,9 @@ class Subscriber(Protocol):
         """Queue the frames, in order, without blocking (a slow socket must not hold up
         the others)."""
 
+    def end_session(self, session_id: UUID) -> None:
+        """Close if the socket's token is of that login session."""
+
 
 class Hub:
     def __init__(self) -> None:
@@ -69,6 +72,12 @@ class Hub:
         subscribers.discard(subscriber)
         if not subscribers:
             del self._local[key]
+
+    def end_session(self, session_id: UUID, user_id: UUID) -> None:
+        """auth_service ended the session: its sockets here close (every instance learns
+        of it on its own)."""
+        for subscriber in list(self._local.get(str(user_id), ())):
+            subscriber.end_session(session_id)
 
     async def deliver(self, deliveries: Sequence[Delivery]) -> None:
         """Send committed events; a failure here is logged, never undoes the commit."""

@@ -94,6 +94,10 @@ class Connection:
     def send(self, frame: dict[str, Any]) -> None:
         self._write(TextFrame.of(json.dumps(frame, separators=(",", ":"), default=str)))
 
+    def end_session(self, session_id: UUID) -> None:
+        if self.actor.session_id == session_id:
+            self.close(CloseCode.UNAUTHORIZED, "session ended")
+
     def close(self, code: int, reason: str) -> None:
         if self.closed:
             return

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Protocol
+from uuid import UUID
 
 from orders_service.broadcast.messages import OrderBroadcast
 from shared.auth.tokens import TokenClaims
+from shared.ws.close_codes import CloseCode
 
 
 class Subscriber(Protocol):
@@ -14,6 +16,9 @@ class Subscriber(Protocol):
 
     def offer_text(self, text: str) -> None:
         """Queue an encoded frame without waiting."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Close once what is queued has gone out."""
 
 
 class Hub:
@@ -28,6 +33,14 @@ class Hub:
 
     def __len__(self) -> int:
         return len(self._subscribers)
+
+    def end_session(self, session_id: UUID, user_id: UUID) -> None:
+        """auth_service ended the session: the sockets opened with its token close
+        (every instance learns of it on its own)."""
+        for subscriber in list(self._subscribers):
+            user = subscriber.user
+            if user is not None and user.session_id == session_id:
+                subscriber.close(CloseCode.UNAUTHORIZED, "session ended")
 
     def deliver(self, message: OrderBroadcast) -> None:
         text = message.encoded_frame()

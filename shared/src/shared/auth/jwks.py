@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Container
+from uuid import UUID
 
 import httpx
 
@@ -18,6 +20,7 @@ class JwksVerifier:
 
     Keys are fetched lazily and again when a token names an unknown kid (key rotation),
     at most once per ``min_refresh_interval`` so forged kids cannot hammer auth_service.
+    A token of a session in ``ended`` (see :mod:`shared.auth.ended`) is refused.
     """
 
     def __init__(
@@ -28,12 +31,14 @@ class JwksVerifier:
         audience: str,
         client: httpx.AsyncClient,
         min_refresh_interval: float = 30.0,
+        ended: Container[UUID] = (),
     ) -> None:
         self._url = auth_url.rstrip("/") + "/.well-known/jwks.json"
         self._issuer = issuer
         self._audience = audience
         self._client = client
         self._min_refresh_interval = min_refresh_interval
+        self._ended = ended
         self._verifier: TokenVerifier | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -59,10 +64,14 @@ class JwksVerifier:
             return self._verifier
 
     async def verify(self, token: str) -> TokenClaims:
+        """The token's claims; TokenError if it is bad, expired or its session ended."""
         verifier = self._verifier or await self._refresh()
         try:
-            return verifier.verify(token)
+            claims = verifier.verify(token)
         except TokenError as exc:
             if str(exc) != "unknown signing key":
                 raise
-        return (await self._refresh()).verify(token)
+            claims = (await self._refresh()).verify(token)
+        if claims.session_id in self._ended:
+            raise TokenError("session ended")
+        return claims
