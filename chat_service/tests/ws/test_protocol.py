@@ -80,6 +80,12 @@ class TestBadInput:
             assert await ws.recv() == {"type": "error", "error": "invalid_json"}
             await ws.send("[1, 2]")
             assert (await ws.recv())["error"] == "invalid_request"
+            await ws.connection.send(json.dumps({"action": "ping"}).encode())
+            assert await ws.recv() == {
+                "type": "error",
+                "error": "text_only",
+                "detail": "send JSON as text frames",
+            }
             wrong = await ws.request("send_message", chat_id=chat["id"], text=42)
             assert wrong["error"] == "ValidationError"
             assert wrong["action"] == "send_message"

@@ -33,6 +33,8 @@ REPLIES = ("result", "error", "pong")
 
 def documented_error(frame: str | bytes) -> str | None:
     """The error the README promises for a frame that cannot be a request."""
+    if isinstance(frame, bytes):
+        return "text_only"
     try:
         message = json.loads(frame)
     except (ValueError, RecursionError):

@@ -98,12 +98,15 @@ class TestValidation:
                 "raw_action": action,
             }
 
-    async def test_binary_frame_is_read_as_json(self, orders_url: str) -> None:
+    async def test_a_binary_frame_is_refused_and_the_socket_stays(self, orders_url: str) -> None:
+        text_only = {"type": "error", "error": "text_only", "detail": "send JSON as text frames"}
         async with ws_client(orders_url) as ws:
-            await ws.connection.send(b'{"action": "ping"}')
-            assert await ws.recv() == {"type": "pong"}
-            await ws.connection.send(b"\xff\xfe")
-            assert await ws.recv() == {"type": "error", "error": "invalid_json"}
+            for frame in (b'{"action": "create_order", "customer": "Bytes"}', b"\xff\xfe"):
+                await ws.connection.send(frame)
+                assert await ws.recv() == text_only
+            assert await ws.request({"action": "ping"}) == {"type": "pong"}
+            listed = await ws.request({"action": "list_orders"})
+            assert listed["orders"] == []
 
     async def test_json_nested_past_the_parsers_limit_is_invalid_json(
         self, orders_url: str

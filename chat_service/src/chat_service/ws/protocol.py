@@ -361,6 +361,7 @@ EVENTS: dict[str, str] = {
 
 ERRORS: dict[str, str] = {
     "invalid_json": "The frame is not JSON.",
+    "text_only": "The frame is binary: send JSON as text frames.",
     "invalid_request": "The frame is not a JSON object.",
     "unknown_action": "No such action; `supported` lists them.",
     "ValidationError": "A field is missing or wrong; `detail` says which.",

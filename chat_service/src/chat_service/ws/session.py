@@ -149,12 +149,7 @@ async def _read_frames(
                 connection.close(CloseCode.SERVICE_RESTART, "server restart")
             return
         raw: str | None = message.get("text")
-        if raw is None:
-            data: bytes = message.get("bytes") or b""
-            size = len(data)
-            raw = data.decode("utf-8", errors="replace")
-        else:
-            size = len(raw.encode())
+        size = len(message.get("bytes") or b"") if raw is None else len(raw.encode())
         if size > settings.ws_max_frame_bytes:
             WS_FRAMES_REFUSED.labels("size").inc()
             connection.close(CloseCode.MESSAGE_TOO_BIG, "frame too large")
@@ -175,6 +170,11 @@ async def _read_frames(
             )
             continue
         strikes = 0
+        if raw is None:
+            connection.send(
+                {"type": "error", "error": "text_only", "detail": "send JSON as text frames"}
+            )
+            continue
         try:
             payload = json.loads(raw)
         except (ValueError, RecursionError):

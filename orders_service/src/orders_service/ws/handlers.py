@@ -69,7 +69,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def handle(operations: OrderOperations, actor: Actor, raw: str | bytes) -> Frame:
+async def handle(operations: OrderOperations, actor: Actor, raw: str) -> Frame:
     """The reply to one frame; never raises for anything the client sent."""
     try:
         message = protocol.decode(raw)

@@ -29,6 +29,7 @@ GET_ORDER = "get_order"
 LIST_ORDERS = "list_orders"
 
 INVALID_JSON = "invalid_json"
+TEXT_ONLY = "text_only"
 INVALID_MESSAGE = "invalid_message"
 UNKNOWN_ACTION = "unknown_action"
 VALIDATION_ERROR = "validation_error"
@@ -67,7 +68,7 @@ class ProtocolError(Exception):
         self.frame = frame
 
 
-def decode(raw: str | bytes) -> dict[str, Any]:
+def decode(raw: str) -> dict[str, Any]:
     try:
         message = json.loads(raw)
     except (ValueError, RecursionError) as exc:

@@ -80,9 +80,7 @@ async def _read(runtime: Runtime, connection: Connection) -> None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
-        raw: str | bytes | None = message.get("text")
-        if raw is None:
-            raw = message.get("bytes") or b""
+        raw: str | None = message.get("text")
         if not bucket.take():
             refused += 1
             if refused == 1:
@@ -94,9 +92,14 @@ async def _read(runtime: Runtime, connection: Connection) -> None:
                 return
             continue
         refused = 0
-        if len(raw) > settings.ws_max_size:
+        if len(raw if raw is not None else message.get("bytes") or b"") > settings.ws_max_size:
             connection.close(CloseCode.MESSAGE_TOO_BIG, "frame too large")
             return
+        if raw is None:
+            connection.offer(
+                protocol.error_frame(protocol.TEXT_ONLY, detail="send JSON as text frames")
+            )
+            continue
         connection.offer(await handle(runtime.operations, connection.user, raw))
 
 
