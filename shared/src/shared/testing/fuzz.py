@@ -174,7 +174,12 @@ def frames(
         json_values.map(json.dumps),
         st.text(max_size=60),
         # Deep, but within the 64 KiB frames the services take (larger ones close 1009).
-        st.integers(min_value=100, max_value=30_000).map(nested),
+        # Depths near the interpreter's recursion limit (1000) are left out: whether
+        # they parse depends on how deep the parser's caller already is.
+        st.one_of(
+            st.integers(min_value=100, max_value=500),
+            st.integers(min_value=2_000, max_value=30_000),
+        ).map(nested),
         st.binary(max_size=60),
         requests(actions, known).map(str.encode),
     )
