@@ -10,6 +10,7 @@ import httpx
 from chat_service.main import create_app
 from chat_service.schema import upgrade
 from shared.testing.server import serve
+from tests.attachments.test_attachments import PNG, uploaded
 from tests.conftest import MakeSettings
 from tests.helpers import Api, Person, connect
 
@@ -42,4 +43,13 @@ async def test_chat_flow_on_sqlite(
         await api.call(alice, "POST", f"/api/v1/chats/{chat['id']}/read", json={"seq": 2})
         await api.call(carol, "POST", f"/api/v1/chats/{chat['id']}/read", json={"seq": 2})
         assert all(m["is_read"] for m in (await api.messages(alice, chat["id"]))["items"])
+
+        file = await uploaded(api, alice, chat["id"])
+        sent = await api.call(
+            alice, "POST", f"/api/v1/chats/{chat['id']}/messages", json={"attachment_ids": [file]}
+        )
+        assert [a["id"] for a in sent.json()["attachments"]] == [file]
+        got = await api.client.get(f"/api/v1/attachments/{file}", headers=carol.headers)
+        assert got.content == PNG
         assert (await api.call(alice, "DELETE", f"/api/v1/chats/{chat['id']}")).status_code == 204
+        assert (await api.call(alice, "GET", f"/api/v1/attachments/{file}")).status_code == 404

@@ -22,6 +22,7 @@ from deploycheck import (
     load_yaml,
     pod_containers,
     read_kustomization,
+    settings_class,
 )
 
 OVERLAYS = ("production", "staging")
@@ -268,6 +269,26 @@ def test_ingress_reaches_every_service_and_logs_no_query_string(
                 assert backend["port"] == {"name": "http"}
                 backends.add(backend["name"])
     assert backends == {s.k8s_name for s in SERVICES}
+
+
+def test_chat_takes_uploads_of_its_cap_and_the_rest_stay_small(
+    built: dict[str, list[dict[str, Any]]],
+) -> None:
+    def body_limit(ingress: dict[str, Any]) -> int:
+        value = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+        assert value.endswith("m")
+        return int(value[:-1]) * 1024 * 1024
+
+    by_path = {
+        (rule["host"], path["path"]): body_limit(ingress)
+        for ingress in built["production"]
+        if ingress["kind"] == "Ingress"
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    cap = settings_class(BY_K8S_NAME["chat-service"])(_env_file=None).attachment_max_bytes
+    assert by_path[("chat.example.com", "/api/v1/chats")] > cap
+    assert by_path[("chat.example.com", "/")] == 1024 * 1024
 
 
 # The oldest Kubernetes the manifests claim (policy/v1, autoscaling/v2, restricted Pod

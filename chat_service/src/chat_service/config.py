@@ -52,6 +52,13 @@ class Settings(ServiceSettings):
 
     invite_default_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
+    # Files are kept in the database: a cap that PostgreSQL and memory take in stride.
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # Uploads not yet sent in a message that one user may hold; older than the TTL, an
+    # unsent upload is deleted.
+    attachment_unsent_max: int = Field(default=20, ge=1)
+    attachment_unsent_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from shared.errors import BadRequest, Conflict, Forbidden, NotFound
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError, TooManyRequests
 
 
 class ChatNotFound(NotFound):
@@ -31,6 +31,37 @@ class UserNotFound(NotFound):
     def __init__(self, user_ids: Sequence[UUID]) -> None:
         super().__init__("no such user: " + ", ".join(str(u) for u in user_ids))
         self.user_ids = list(user_ids)
+
+
+class AttachmentNotFound(NotFound):
+    """No such upload, one the caller may not see, or (to send) one that is not theirs
+    to send in this chat or was sent already."""
+
+    def __init__(self, attachment_ids: Sequence[UUID] = ()) -> None:
+        named = ": " + ", ".join(str(a) for a in attachment_ids) if attachment_ids else ""
+        super().__init__("no such attachment" + named)
+
+
+class AttachmentTooLarge(ServiceError):
+    status_code = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the file is over {limit} bytes")
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+
+    def __init__(self, allowed: Sequence[str]) -> None:
+        super().__init__("the file is none of " + ", ".join(allowed))
+
+
+class TooManyUnsentAttachments(TooManyRequests):
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"{limit} uploads are waiting to be sent: send or wait for them to expire",
+            retry_after=retry_after,
+        )
 
 
 class InviteNotFound(NotFound):

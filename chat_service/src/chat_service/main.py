@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from chat_service.attachments.router import router as attachments_router
 from chat_service.chats.router import router as chats_router
 from chat_service.config import Settings, get_settings
 from chat_service.database import make_engine
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chats_router)
     app.include_router(messages_router)
     app.include_router(invites_router)
+    app.include_router(attachments_router)
     app.include_router(ws_router)
     app.include_router(ws_docs_router)
     _login_at_auth_service(app, settings.auth_url)

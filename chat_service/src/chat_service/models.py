@@ -1,4 +1,5 @@
-"""The chat database: chats, their members (with read positions), messages, invites.
+"""The chat database: chats, their members (with read positions), messages, their
+attachments, invites.
 
 Read state is one number per member (``last_read_seq``), never a row per member and
 message: a message is read by everyone once the lowest read position reaches its seq.
@@ -11,6 +12,7 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -30,6 +33,7 @@ from shared.events.outbox import OutboxMixin
 
 NAME_MAX = 200
 CLIENT_MESSAGE_ID_MAX = 64
+FILENAME_MAX = 255
 
 
 class ChatType(StrEnum):
@@ -93,6 +97,33 @@ class Message(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Deleted messages keep their seq (history stays gap-free) and lose their text.
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the message's attachments are (id, filename, content_type, size), copied from
+    # their rows so that history is read without them; None for none.
+    attachments: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+
+
+class Attachment(Base):
+    """An uploaded file: first the uploader's alone, then part of the message that
+    names it. It goes with its message (deleted) or its chat."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_uploader_id", "uploader_id", "message_id"),)
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
+    chat_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("chats.id", ondelete="CASCADE"), index=True
+    )
+    uploader_id: Mapped[UUID] = mapped_column(Uuid)
+    message_id: Mapped[UUID | None] = mapped_column(
+        Uuid, ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(FILENAME_MAX))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Loaded only to be downloaded.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Invite(Base):

@@ -72,6 +72,23 @@ class TestChatMessageCreated:
         [made] = notifications_for(event)
         assert len(made.body) == 1000
 
+    @pytest.mark.parametrize(
+        ("attachments", "body"),
+        [
+            ([{"filename": "cat.png"}], "Sent cat.png"),
+            ([{"filename": "a.png"}, {"filename": "b.mp4"}, {}], "Sent a.png and 2 more"),
+            (["garbage"], "Sent a file"),
+            ("garbage", ""),
+        ],
+    )
+    def test_a_message_without_text_says_what_it_carries(
+        self, attachments: object, body: str
+    ) -> None:
+        event = chat_message(uuid4(), [uuid4()], text="")
+        event.data["attachments"] = attachments
+        [made] = notifications_for(event)
+        assert made.body == body
+
 
 class TestOrderEvents:
     @pytest.mark.parametrize("kind", ["order.created", "order.status_changed"])

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Self
 from uuid import UUID
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from chat_service.attachments.schemas import PER_MESSAGE_MAX, AttachmentRead
 from chat_service.models import CLIENT_MESSAGE_ID_MAX, Message
 from chat_service.schemas import InputSchema, Schema, UtcDateTime
-from shared.db import MAX_SAFE_INTEGER
+from shared.db import MAX_SAFE_INTEGER, NO_NUL
 
 TEXT_MAX = 4000
 PAGE_MAX = 200
 
 
 class MessageCreate(InputSchema):
-    text: str = Field(min_length=1, max_length=TEXT_MAX, examples=["Hello world!"])
+    # The rule below, in the schema: text, attachments or both.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"minLength": 1}}},
+                {"required": ["attachment_ids"], "properties": {"attachment_ids": {"minItems": 1}}},
+            ]
+        }
+    )
+
+    text: str = Field(
+        default="",
+        max_length=TEXT_MAX,
+        pattern=NO_NUL,
+        description="May be empty when the message carries attachments.",
+        examples=["Hello world!"],
+    )
     client_message_id: str | None = Field(
         default=None,
         min_length=1,
@@ -24,10 +42,25 @@ class MessageCreate(InputSchema):
         "original instead of sending twice.",
         examples=["5b0c6f0e-2f0b-4d7e-a0a4-3c1f7f0e2a11"],
     )
+    attachment_ids: list[UUID] = Field(
+        default_factory=list,
+        max_length=PER_MESSAGE_MAX,
+        json_schema_extra={"uniqueItems": True},
+        description="Files you uploaded to this chat (`POST /api/v1/chats/{chat_id}/"
+        "attachments`) and have not sent yet.",
+    )
+
+    @model_validator(mode="after")
+    def _text_or_files(self) -> Self:
+        if not self.text and not self.attachment_ids:
+            raise ValueError("a message needs text, attachments or both")
+        if len(set(self.attachment_ids)) < len(self.attachment_ids):
+            raise ValueError("an attachment is named twice")
+        return self
 
 
 class MessageUpdate(InputSchema):
-    text: str = Field(min_length=1, max_length=TEXT_MAX)
+    text: str = Field(min_length=1, max_length=TEXT_MAX, pattern=NO_NUL)
 
 
 class MessageRead(Schema):
@@ -41,6 +74,7 @@ class MessageRead(Schema):
     edited_at: UtcDateTime | None
     deleted: bool
     is_read: bool = Field(description="Every member of the chat has read this message.")
+    attachments: list[AttachmentRead] = Field(default_factory=list)
 
     @classmethod
     def of(cls, message: Message, *, read_seq: int) -> MessageRead:
@@ -56,6 +90,7 @@ class MessageRead(Schema):
             edited_at=message.edited_at,
             deleted=message.deleted,
             is_read=message.seq <= read_seq,
+            attachments=[AttachmentRead.of(a) for a in message.attachments or ()],
         )
 
 

@@ -3,7 +3,9 @@
 Plain SQL rows, not ORM objects: a batch is a handful of statements whatever its size
 (each chat locked once, one lookup of client_message_ids, one INSERT each for the
 messages and their outbox rows, one UPDATE each for the chats and the senders' read
-positions), and the per-message work is building rows and frames.
+positions), and the per-message work is building rows and frames. A batch whose sends
+name attachments also locks those uploads, and writes both sides of each message that
+carries some.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_service.attachments import repository as attachments
+from chat_service.attachments.schemas import AttachmentRead
 from chat_service.chats import repository as chats
 from chat_service.context import Actor, chat_event
-from chat_service.errors import ChatNotFound, NotChatMember
+from chat_service.errors import AttachmentNotFound, ChatNotFound, NotChatMember
 from chat_service.messages import repository
 from chat_service.messages.schemas import MessageCreate, MessageRead, SendResult
 from chat_service.metrics import MESSAGES_SENT
+from chat_service.models import Attachment
 from chat_service.realtime.frames import Delivery, event_frame
 from shared.db import utcnow
 
@@ -36,13 +41,15 @@ class Send:
     # The client named it, so it may have been sent before; a server-made id cannot
     # have been (unless its own batch failed in COMMIT and is being written again).
     keyed: bool
+    attachment_ids: tuple[UUID, ...] = ()
 
     @classmethod
     def of(cls, actor: Actor, chat_id: UUID, data: MessageCreate) -> Send:
         keyed = data.client_message_id is not None
         client_message_id = data.client_message_id if keyed else uuid4().hex
         assert client_message_id is not None
-        return cls(actor, chat_id, data.text, client_message_id, keyed)
+        files = tuple(data.attachment_ids)
+        return cls(actor, chat_id, data.text, client_message_id, keyed, files)
 
     @property
     def key(self) -> repository.MessageKey:
@@ -79,6 +86,8 @@ async def store_messages(
         key: MessageRead.of(original, read_seq=0)
         for key, original in (await repository.by_client_message_ids(session, keys)).items()
     }
+    named = [a for s in allowed for a in s.attachment_ids]
+    files = _Files(await attachments.lock_for_sending(session, named) if named else {})
     stored = Stored(outcomes=[])
     messages: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -95,11 +104,20 @@ async def store_messages(
             message = original.model_copy(update={"is_read": is_read})
             stored.outcomes.append(SendResult(message=message, duplicate=True))
             continue
+        summaries = files.claim(send)
+        if isinstance(summaries, Exception):
+            stored.outcomes.append(summaries)
+            continue
         values = room.add(send, now)
         messages.append(values)
+        if summaries:
+            files.carried[values["id"]] = summaries
         is_read = values["seq"] <= room.floor()
         created = seen[send.key] = MessageRead.model_construct(
-            **values, edited_at=None, is_read=is_read
+            **values,
+            edited_at=None,
+            is_read=is_read,
+            attachments=[AttachmentRead.of(s) for s in summaries],
         )
         stored.outcomes.append(SendResult(message=created, duplicate=False))
         events.append(_created_event(send, room, created))
@@ -116,6 +134,8 @@ async def store_messages(
                 for user_id in room.senders
             ],
         )
+        if files.carried:
+            await attachments.attach(session, files.carried)
     stored.events = len(events)
     MESSAGES_SENT.inc(len(messages))
     return stored
@@ -155,6 +175,44 @@ class _Room:
         }
 
 
+@dataclass
+class _Files:
+    """The uploads the batch's sends name, locked, as the batch hands them out."""
+
+    found: dict[UUID, Attachment]
+    claimed: set[UUID] = field(default_factory=set)
+    carried: dict[UUID, list[dict[str, Any]]] = field(default_factory=dict)  # by message
+
+    def claim(self, send: Send) -> list[dict[str, Any]] | Exception:
+        """The summaries of the send's files, or the error naming those it may not send:
+        another's, another chat's, sent already (now or earlier in the batch)."""
+        refused = [a for a in send.attachment_ids if not self._claimable(a, send)]
+        if refused:
+            return AttachmentNotFound(refused)
+        self.claimed.update(send.attachment_ids)
+        return [_summary(self.found[a]) for a in send.attachment_ids]
+
+    def _claimable(self, attachment_id: UUID, send: Send) -> bool:
+        found = self.found.get(attachment_id)
+        return (
+            found is not None
+            and found.chat_id == send.chat_id
+            and found.uploader_id == send.actor.user_id
+            and found.message_id is None
+            and attachment_id not in self.claimed
+        )
+
+
+def _summary(attachment: Attachment) -> dict[str, Any]:
+    """What a message keeps of an attachment (JSON)."""
+    return {
+        "id": str(attachment.id),
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+    }
+
+
 def _refusal(send: Send, rooms: dict[UUID, _Room]) -> Exception | None:
     room = rooms.get(send.chat_id)
     if room is not None and send.actor.user_id in room.reads:
@@ -177,6 +235,7 @@ def _created_event(send: Send, room: _Room, message: MessageRead) -> dict[str, A
             "sender_id": str(send.actor.user_id),
             "sender_name": send.actor.display_name,
             "text": message.text,
+            "attachments": [a.model_dump(mode="json") for a in message.attachments],
             "member_ids": [str(u) for u in room.reads],
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
+from chat_service.attachments import repository as attachments
 from chat_service.chats import repository as chats
 from chat_service.chats.access import member_chat, visible_chat
 from chat_service.context import Actor, Work
@@ -121,10 +122,14 @@ async def delete_messages(
     if any(m.sender_id != work.actor.user_id for m in found):
         raise NotMessageSender()
     fresh = [m for m in found if not m.deleted]
+    carrying = [m.id for m in fresh if m.attachments]
     for message in fresh:
         message.deleted = True
         message.text = ""
+        message.attachments = None
     await work.session.flush()
+    if carrying:
+        await attachments.drop_of_messages(work.session, carrying)
     members = await chats.members_of(work.session, chat_id)
     floor = min(m.last_read_seq for m in members)
     if fresh:

@@ -49,12 +49,22 @@ def chat_message_created(event: EventEnvelope) -> list[NewNotification]:
     chat_name = str(data.get("chat_name") or "a chat")
     sender_name = str(data.get("sender_name") or "someone")
     title = f"{sender_name} in {chat_name}"
-    body = str(data.get("text") or "")
+    body = str(data.get("text") or "") or _attachments_line(data.get("attachments"))
     return [
         _notify(event, member, title=title, body=body)
         for member in sorted(members, key=str)
         if member != sender
     ]
+
+
+def _attachments_line(attachments: object) -> str:
+    """The body of a message sent without text: what it carries."""
+    if not isinstance(attachments, list) or not attachments:
+        return ""
+    first = attachments[0]
+    name = str(first.get("filename") or "a file") if isinstance(first, dict) else "a file"
+    more = len(attachments) - 1
+    return f"Sent {name}" + (f" and {more} more" if more else "")
 
 
 def order_changed(event: EventEnvelope) -> list[NewNotification]:

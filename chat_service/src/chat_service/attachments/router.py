@@ -1,0 +1,128 @@
+"""REST: upload a file to a chat, download one. A file is sent by naming its id in a
+message's ``attachment_ids`` (REST or the socket's ``send_message``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request, Response, status
+from starlette.datastructures import UploadFile
+
+from chat_service.attachments import media, repository, service
+from chat_service.attachments.schemas import Upload
+from chat_service.auth import REFUSALS
+from chat_service.chats.router import NOT_FOUND
+from chat_service.dependencies import CurrentActor, State, WorkDep
+from chat_service.errors import AttachmentTooLarge, UnsupportedMediaType
+from shared.errors import BadRequest, ServiceError
+
+router = APIRouter(prefix="/api/v1", tags=["attachments"], responses=REFUSALS)
+
+# Room for the multipart framing around the file (boundaries, part headers).
+FORM_OVERHEAD = 16 * 1024
+# A file's bytes never change: a client may keep it as long as it likes.
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+}
+
+
+class LengthRequired(ServiceError):
+    status_code = 411
+
+    def __init__(self) -> None:
+        super().__init__("send the upload with a Content-Length")
+
+
+@router.post(
+    "/chats/{chat_id}/attachments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload a picture or video to send in the chat (members)",
+    openapi_extra=UPLOAD_BODY,
+    responses={
+        **NOT_FOUND,
+        400: {"description": "Not a multipart form with one `file`"},
+        411: {"description": "No Content-Length"},
+        413: {"description": "Over the size limit"},
+        415: {"description": "Not one of the picture and video types taken"},
+        429: {"description": "Too many uploads not yet sent"},
+    },
+)
+async def upload(chat_id: UUID, request: Request, state: State, actor: CurrentActor) -> Upload:
+    """The type is read from the file's bytes: JPEG, PNG, GIF, WebP, MP4, WebM or
+    QuickTime. Send it by naming its `id` in a message's `attachment_ids`; an upload
+    nobody sends is deleted after a day (`CHAT_ATTACHMENT_UNSENT_TTL_SECONDS`)."""
+    async with state.work(actor) as work:
+        await service.check_uploader(work, chat_id)
+    data, filename = await _read_file(request, state.settings.attachment_max_bytes)
+    async with state.work(actor) as work:
+        return await service.upload(work, state.settings, chat_id, data=data, filename=filename)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    summary="Download an attachment (the chat's members; an unsent upload, its uploader)",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in media.ALLOWED}, "description": "The file"},
+        304: {"description": "Not modified (If-None-Match)"},
+        404: {"description": "No such attachment, or not yours to see"},
+    },
+)
+async def download(
+    attachment_id: UUID,
+    work: WorkDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    attachment = await service.downloadable(work, attachment_id)
+    etag = f'"{attachment.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": CACHE_CONTROL,
+        # Shown as what it is, never sniffed into something a browser would run.
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(attachment.filename)}",
+    }
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    data = await repository.data_of(work.session, attachment_id)
+    return Response(data, media_type=attachment.content_type, headers=headers)
+
+
+async def _read_file(request: Request, limit: int) -> tuple[bytes, str | None]:
+    """The form's one file, read only once the declared length shows it can fit."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        raise LengthRequired()
+    if not declared.isdigit():
+        raise BadRequest("Content-Length is not a number")
+    if int(declared) > limit + FORM_OVERHEAD:
+        raise AttachmentTooLarge(limit)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise BadRequest("send the file as multipart/form-data, in a field named file")
+    async with request.form(max_files=1, max_fields=1) as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise BadRequest("send the file as multipart/form-data, in a field named file")
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise AttachmentTooLarge(limit)
+        if not data:
+            raise UnsupportedMediaType(media.ALLOWED)
+        return data, file.filename
