@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import httpx
 import pytest
+from jose import jwt
 
 from chat_service.main import create_app
+from chat_service.state import ChatState
 from shared.testing.auth_service import register_and_login
 from shared.testing.server import serve
 from tests.conftest import MakeSettings
@@ -85,3 +88,21 @@ async def test_a_refresh_with_a_token_of_an_ended_session_is_refused(
         reply = await socket.request("refresh", token=stale.token)
         assert (reply["error"], reply["detail"]) == ("InvalidToken", "session ended")
         assert (await socket.request("ping"))["pong"] is True
+
+
+async def test_a_socket_whose_session_ends_during_its_handshake_is_refused(
+    make_settings: MakeSettings, auth_service_url: str
+) -> None:
+    person, _ = await _two_sessions(auth_service_url)
+    app = create_app(make_settings())
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=WAIT) as chat:
+        created = await chat.post(
+            "/api/v1/chats", json={"name": "race", "member_ids": []}, headers=person.headers
+        )
+        # Learned after the token was checked, before the socket was registered: the
+        # token passes the verifier, and only the check after registering sees the end.
+        state: ChatState = app.state.chat
+        state.ended = {UUID(jwt.get_unverified_claims(person.token)["sid"])}
+        for path in (f"/ws/chat/{created.json()['id']}", "/ws"):
+            async with connect(url, path, person) as socket:
+                assert await socket.closed(timeout=WAIT) == (4401, "session ended")

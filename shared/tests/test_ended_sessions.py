@@ -127,3 +127,9 @@ class TestEndedSessions:
                 proxy.restore()
                 await _publish(proxy.address, _ended(session_id))
                 await _learned(ended, session_id, timeout=60)
+
+    async def test_a_topic_created_after_the_start_is_read(self) -> None:
+        session_id = uuid4()
+        async with broker_behind_proxy() as proxy, _reading(proxy.address) as ended:
+            await _publish(proxy.address, _ended(session_id))
+            await _learned(ended, session_id, timeout=60)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Container, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
+from uuid import UUID
 
 import httpx
 from redis.asyncio import Redis
@@ -41,6 +42,8 @@ class ChatState:
     redis: Redis | None = None
     producer: ResilientProducer | None = None
     relay: OutboxRelay | None = None
+    # Login sessions auth_service has ended (see shared.auth.ended).
+    ended: Container[UUID] = ()
     # Message sends, REST and socket alike, committed in shared transactions.
     sends: GroupCommit[Send, SendResult] = field(init=False)
 

@@ -102,6 +102,11 @@ async def serve_socket(
         log.error("ws.register_failed", error=repr(exc))
         await reject(websocket, CloseCode.TRY_AGAIN_LATER, "events unavailable; try again later")
         return
+    if claims.session_id in state.ended:
+        # Ended while the chat was looked up: the hub's closing missed this socket.
+        await state.hub.unregister(connection)
+        await reject(websocket, CloseCode.UNAUTHORIZED, "session ended")
+        return
     log.info("ws.opened", endpoint=endpoint, user_id=str(actor.user_id))
     gauge = WS_CONNECTIONS.labels(endpoint)
     watchdog = None

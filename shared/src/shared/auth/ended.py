@@ -17,7 +17,6 @@ from collections.abc import Callable
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
 
 from shared.config import ServiceSettings
 from shared.events.envelope import EventEnvelope
@@ -92,6 +91,8 @@ class EndedSessions:
                 # A position the broker no longer has (it lost or trimmed the topic).
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=self._fetch_max_wait_ms,
+                # How soon partitions added to the topic are read.
+                metadata_max_age_ms=30_000,
             )
             try:
                 await consumer.start()
@@ -106,29 +107,30 @@ class EndedSessions:
                 await asyncio.wait_for(self._stopping.wait(), self._retry_backoff)
 
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
-        partitions = await self._partitions(consumer)
-        consumer.assign(partitions)
-        await self._seek(consumer, partitions)
-        ends = await consumer.end_offsets(partitions)
+        # Subscribed with no group: every partition is this reader's, and partitions
+        # added to the topic later are assigned as the metadata shows them.
+        consumer.subscribe([AUTH_EVENTS])
+        assigned: set[TopicPartition] = set()
+        ends: dict[TopicPartition, int] = {}
         while True:
+            if consumer.assignment() != assigned:
+                # A new assignment starts every partition over: each goes on from where
+                # this reader was, or from the lookback if it has not been read.
+                assigned = set(consumer.assignment())
+                await self._seek(consumer, sorted(assigned))
+                ends = ends or await consumer.end_offsets(list(assigned))
+            if not assigned:
+                if AUTH_EVENTS not in await consumer.topics():
+                    self.caught_up.set()  # auth_service has not created it: nothing to learn
+                await asyncio.sleep(self._retry_backoff)
+                continue
             batches = await consumer.getmany(timeout_ms=1000)
             for partition, records in batches.items():
                 for record in records:
                     self._read(record.value)
-                if records:
-                    self._positions[partition] = records[-1].offset + 1
+                    self._positions[partition] = record.offset + 1
             if not self.caught_up.is_set() and await _reached(consumer, ends):
                 self.caught_up.set()
-
-    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-        """auth_service creates the topic; until it has, there is nothing to learn."""
-        while True:
-            await consumer.topics()  # refreshes the metadata
-            numbers = consumer.partitions_for_topic(AUTH_EVENTS)
-            if numbers:
-                return [TopicPartition(AUTH_EVENTS, n) for n in sorted(numbers)]
-            self.caught_up.set()
-            await asyncio.sleep(self._retry_backoff)
 
     async def _seek(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> None:
         since = int((self._clock() - self._lookback) * 1000)
@@ -149,10 +151,11 @@ class EndedSessions:
                 return
             session_id = UUID(str(event.data["session_id"]))
             user_id = UUID(str(event.data["user_id"]))
-        except (ValidationError, KeyError, ValueError) as exc:
+            until = event.occurred_at.timestamp() + self._lookback
+        except Exception as exc:
+            # Whatever is wrong with one record, the ones after it are still read.
             log.warning("ended_sessions.bad_record", error=repr(exc))
             return
-        until = event.occurred_at.timestamp() + self._lookback
         now = self._clock()
         if until <= now:
             return
