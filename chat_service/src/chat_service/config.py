@@ -58,6 +58,7 @@ class Settings(ServiceSettings):
     # unsent upload is deleted.
     attachment_unsent_max: int = Field(default=20, ge=1)
     attachment_unsent_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    attachment_purge_interval_seconds: float = Field(default=600, gt=0)
 
 
 @lru_cache

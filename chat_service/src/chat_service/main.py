@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from chat_service.attachments.housekeeping import UnsentPurger
 from chat_service.attachments.router import router as attachments_router
 from chat_service.chats.router import router as chats_router
 from chat_service.config import Settings, get_settings
@@ -120,11 +121,18 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             redis=redis,
             producer=producer,
             relay=relay,
+            ended=ended or (),
         )
         app.state.chat = state
         app.state.readiness = _readiness(state)
         freezer = Freezer(settings.gc_freeze_interval)
         freezer.start()
+        purger = UnsentPurger(
+            sessionmaker,
+            ttl=settings.attachment_unsent_ttl_seconds,
+            interval=settings.attachment_purge_interval_seconds,
+        )
+        purger.start()
         await hub.start()
         if ended is not None:
             ended.on_end(hub.end_session)
@@ -143,6 +151,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             if ended is not None:
                 await ended.stop()
             await hub.stop()
+            await purger.stop()
             await freezer.stop()
             if redis is not None:
                 await redis.aclose()

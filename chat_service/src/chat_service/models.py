@@ -99,7 +99,7 @@ class Message(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # What the message's attachments are (id, filename, content_type, size), copied from
     # their rows so that history is read without them; None for none.
-    attachments: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    attachments: Mapped[list[dict[str, object]] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Attachment(Base):

@@ -9,17 +9,19 @@ import puremagic
 
 from chat_service.models import FILENAME_MAX
 
-# Pictures and videos that browsers show themselves. Nothing a browser would run (HTML,
-# SVG) is taken, whatever the client calls it.
-ALLOWED = (
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "video/mp4",
-    "video/webm",
-    "video/quicktime",
-)
+# Pictures and videos that browsers show themselves, with the filename extensions they
+# go by (the first is given to a file named otherwise). Nothing a browser would run
+# (HTML, SVG) is taken, whatever the client calls it.
+EXTENSIONS = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "video/mp4": (".mp4", ".m4v"),
+    "video/webm": (".webm",),
+    "video/quicktime": (".mov", ".qt"),
+}
+ALLOWED = tuple(EXTENSIONS)
 # Enough of a file's start for every signature above.
 HEAD_BYTES = 4096
 
@@ -34,10 +36,12 @@ def content_type_of(head: bytes) -> str | None:
 
 
 def safe_filename(name: str | None, content_type: str) -> str:
-    """The name's last part, without control characters, at most FILENAME_MAX long;
-    ``file`` and the type's extension when nothing is left."""
+    """The name's last part, without control characters, ending in an extension of its
+    type (a file saved to disk opens as what it is), at most FILENAME_MAX long."""
     name = PureWindowsPath(PurePosixPath(name or "").name).name
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().strip(".")
-    if not name:
-        name = "file." + content_type.partition("/")[2].replace("quicktime", "mov")
-    return name[-FILENAME_MAX:]
+    extensions = EXTENSIONS[content_type]
+    if PurePosixPath(name).suffix.lower() in extensions:
+        return name[-FILENAME_MAX:]
+    stem = name or "file"
+    return stem[: FILENAME_MAX - len(extensions[0])] + extensions[0]

@@ -22,12 +22,17 @@ async def data_of(session: AsyncSession, attachment_id: UUID) -> bytes:
     return data or b""
 
 
-async def unsent_of(session: AsyncSession, uploader_id: UUID) -> tuple[int, datetime | None]:
-    """How many of the user's uploads no message carries yet, and the oldest's time."""
+async def unsent_of(
+    session: AsyncSession, uploader_id: UUID, *, uploaded_since: datetime
+) -> tuple[int, datetime | None]:
+    """How many of the user's uploads since then no message carries yet, and the oldest's
+    time (older ones are about to be purged)."""
     row = (
         await session.execute(
             select(func.count(), func.min(Attachment.created_at)).where(
-                Attachment.uploader_id == uploader_id, Attachment.message_id.is_(None)
+                Attachment.uploader_id == uploader_id,
+                Attachment.message_id.is_(None),
+                Attachment.created_at >= uploaded_since,
             )
         )
     ).one()
@@ -47,7 +52,13 @@ async def lock_for_sending(
     session: AsyncSession, attachment_ids: Sequence[UUID]
 ) -> dict[UUID, Attachment]:
     """The uploads named, locked: two messages cannot both carry one."""
-    statement = select(Attachment).where(Attachment.id.in_(set(attachment_ids))).with_for_update()
+    # In one order, whatever the order named: two batches cannot wait on each other.
+    statement = (
+        select(Attachment)
+        .where(Attachment.id.in_(set(attachment_ids)))
+        .order_by(Attachment.id)
+        .with_for_update()
+    )
     return {a.id: a for a in (await session.scalars(statement)).all()}
 
 

@@ -3,6 +3,7 @@ message's ``attachment_ids`` (REST or the socket's ``send_message``)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
@@ -80,19 +81,25 @@ async def upload(chat_id: UUID, request: Request, state: State, actor: CurrentAc
     response_class=Response,
     responses={
         200: {"content": {t: {} for t in media.ALLOWED}, "description": "The file"},
+        206: {"content": {t: {} for t in media.ALLOWED}, "description": "The range asked"},
         304: {"description": "Not modified (If-None-Match)"},
         404: {"description": "No such attachment, or not yours to see"},
+        416: {"description": "The range starts past the end"},
     },
 )
 async def download(
     attachment_id: UUID,
     work: WorkDep,
     if_none_match: Annotated[str | None, Header()] = None,
+    range_: Annotated[str | None, Header(alias="Range")] = None,
+    if_range: Annotated[str | None, Header()] = None,
 ) -> Response:
+    """Whole, or one byte range (`Range: bytes=0-1023`), as video players ask for it."""
     attachment = await service.downloadable(work, attachment_id)
     etag = f'"{attachment.sha256}"'
     headers = {
         "ETag": etag,
+        "Accept-Ranges": "bytes",
         "Cache-Control": CACHE_CONTROL,
         # Shown as what it is, never sniffed into something a browser would run.
         "X-Content-Type-Options": "nosniff",
@@ -101,8 +108,42 @@ async def download(
     }
     if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    wanted = None if if_range not in (None, etag) else byte_range(range_, attachment.size)
+    if wanted == UNSATISFIABLE:
+        headers["Content-Range"] = f"bytes */{attachment.size}"
+        return Response(status_code=status.HTTP_416_RANGE_NOT_SATISFIABLE, headers=headers)
     data = await repository.data_of(work.session, attachment_id)
-    return Response(data, media_type=attachment.content_type, headers=headers)
+    if wanted is None:
+        return Response(data, media_type=attachment.content_type, headers=headers)
+    first, last = wanted
+    headers["Content-Range"] = f"bytes {first}-{last}/{attachment.size}"
+    return Response(
+        data[first : last + 1],
+        status_code=status.HTTP_206_PARTIAL_CONTENT,
+        media_type=attachment.content_type,
+        headers=headers,
+    )
+
+
+UNSATISFIABLE = (-1, -1)
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one range asked for, as (first, last) byte; None for the whole file (no
+    header, one it does not follow, or several ranges, which a server may answer
+    whole); UNSATISFIABLE when it starts past the end."""
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    start, end = match.group(1), match.group(2)
+    if start == "":
+        first, last = max(0, size - int(end)), size - 1  # the last `end` bytes
+    else:
+        first, last = int(start), min(int(end), size - 1) if end else size - 1
+    if first >= size or first > last:
+        return UNSATISFIABLE if first >= size else None
+    return first, last
 
 
 async def _read_file(request: Request, limit: int) -> tuple[bytes, str | None]:

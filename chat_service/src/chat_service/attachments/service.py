@@ -42,8 +42,9 @@ async def upload(
         raise UnsupportedMediaType(media.ALLOWED)
     now = utcnow()
     ttl = timedelta(seconds=settings.attachment_unsent_ttl_seconds)
-    await repository.purge_unsent(work.session, uploaded_before=now - ttl)
-    unsent, oldest = await repository.unsent_of(work.session, work.actor.user_id)
+    unsent, oldest = await repository.unsent_of(
+        work.session, work.actor.user_id, uploaded_since=now - ttl
+    )
     if unsent >= settings.attachment_unsent_max:
         wait = (as_utc(oldest) + ttl - now).total_seconds() if oldest else ttl.total_seconds()
         raise TooManyUnsentAttachments(settings.attachment_unsent_max, max(1, math.ceil(wait)))
