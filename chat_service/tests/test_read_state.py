@@ -40,7 +40,7 @@ class TestReadStateSize:
         for person in (bob, carol):
             await api.call(person, "POST", f"/api/v1/chats/{chat['id']}/read", json={"seq": 10})
         assert set(Base.metadata.tables) == {
-            "chats", "chat_members", "messages", "attachments", "invites", "outbox"
+            "chats", "chat_members", "messages", "attachments", "reactions", "invites", "outbox"
         }  # fmt: skip
         state: ChatState = app.state.chat
         async with state.sessionmaker() as session:

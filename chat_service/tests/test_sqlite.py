@@ -49,6 +49,10 @@ async def test_chat_flow_on_sqlite(
             alice, "POST", f"/api/v1/chats/{chat['id']}/messages", json={"attachment_ids": [file]}
         )
         assert [a["id"] for a in sent.json()["attachments"]] == [file]
+        reaction = f"/api/v1/chats/{chat['id']}/messages/{sent.json()['id']}/reactions/ok"
+        for _ in range(2):
+            reacted = await api.call(carol, "PUT", reaction)
+        assert reacted.json()["reactions"][0]["user_ids"] == [str(carol.id)]
         got = await api.client.get(f"/api/v1/attachments/{file}", headers=carol.headers)
         assert got.content == PNG
         assert (await api.call(alice, "DELETE", f"/api/v1/chats/{chat['id']}")).status_code == 204

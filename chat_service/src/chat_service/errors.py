@@ -94,6 +94,11 @@ class MessageDeleted(Conflict):
         super().__init__("the message was deleted")
 
 
+class TooManyReactions(Conflict):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} reactions of yours on one message")
+
+
 class InvalidRequest(BadRequest):
     """A WebSocket frame whose fields do not validate (REST answers 422 instead)."""
 

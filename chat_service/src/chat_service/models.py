@@ -34,6 +34,7 @@ from shared.events.outbox import OutboxMixin
 NAME_MAX = 200
 CLIENT_MESSAGE_ID_MAX = 64
 FILENAME_MAX = 255
+REACTION_MAX = 32
 
 
 class ChatType(StrEnum):
@@ -100,6 +101,19 @@ class Message(Base):
     # What the message's attachments are (id, filename, content_type, size), copied from
     # their rows so that history is read without them; None for none.
     attachments: Mapped[list[dict[str, object]] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class Reaction(Base):
+    """A member's reaction (an emoji, or any short key, as Matrix has it) to a message."""
+
+    __tablename__ = "reactions"
+
+    message_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(REACTION_MAX), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Attachment(Base):

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, insert, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_service.chats import repository as chat_rows
-from chat_service.models import Member, Message, OutboxEvent
+from chat_service.models import Member, Message, OutboxEvent, Reaction
+from shared.db import utcnow
 
 MessageKey = tuple[UUID, UUID, str]  # chat, sender, client_message_id
 
@@ -204,3 +206,56 @@ async def unread_count(session: AsyncSession, chat_id: UUID, user_id: UUID, afte
         )
     )
     return int(count or 0)
+
+
+async def add_reaction(session: AsyncSession, message_id: UUID, user_id: UUID, emoji: str) -> bool:
+    """False if the member had reacted so already (a retry, or two at once)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Reaction)
+        .values(message_id=message_id, user_id=user_id, emoji=emoji, created_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(Reaction.emoji)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def remove_reaction(
+    session: AsyncSession, message_id: UUID, user_id: UUID, emoji: str
+) -> bool:
+    statement = (
+        delete(Reaction)
+        .where(
+            Reaction.message_id == message_id, Reaction.user_id == user_id, Reaction.emoji == emoji
+        )
+        .returning(Reaction.emoji)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def reactions_of_user(session: AsyncSession, message_id: UUID, user_id: UUID) -> set[str]:
+    rows = await session.scalars(
+        select(Reaction.emoji).where(Reaction.message_id == message_id, Reaction.user_id == user_id)
+    )
+    return set(rows.all())
+
+
+async def reactions(
+    session: AsyncSession, message_ids: Sequence[UUID]
+) -> dict[UUID, dict[str, list[UUID]]]:
+    """Per message, each emoji and who reacted so (in the order they did)."""
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(Reaction.message_id, Reaction.emoji, Reaction.user_id)
+        .where(Reaction.message_id.in_(message_ids))
+        .order_by(Reaction.created_at, Reaction.emoji, Reaction.user_id)
+    )
+    found: dict[UUID, dict[str, list[UUID]]] = {}
+    for message_id, emoji, user_id in rows:
+        found.setdefault(message_id, {}).setdefault(emoji, []).append(user_id)
+    return found
+
+
+async def drop_reactions(session: AsyncSession, message_ids: Sequence[UUID]) -> None:
+    await session.execute(delete(Reaction).where(Reaction.message_id.in_(message_ids)))

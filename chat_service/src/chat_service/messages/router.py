@@ -1,24 +1,27 @@
-"""REST: messages and read marks."""
+"""REST: messages, reactions and read marks."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from chat_service.auth import REFUSALS
 from chat_service.dependencies import CurrentActor, State, WorkDep
 from chat_service.messages import service
 from chat_service.messages.schemas import (
+    EMOJI_PATTERN,
     PAGE_MAX,
     MessageCreate,
     MessagePage,
+    MessageReactions,
     MessageRead,
     MessageUpdate,
     ReadMark,
     ReadState,
 )
+from chat_service.models import REACTION_MAX
 from shared.db import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/api/v1/chats/{chat_id}", tags=["messages"], responses=REFUSALS)
@@ -80,6 +83,44 @@ async def edit_message(
 async def delete_message(chat_id: UUID, message_id: UUID, work: WorkDep) -> Response:
     await service.delete_messages(work, chat_id, message_ids=[message_id])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+ReactionKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=REACTION_MAX,
+        pattern=EMOJI_PATTERN,
+        description="An emoji (URL-encoded), or any short key without spaces",
+        examples=["👍"],
+    ),
+]
+REACTION_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"description": "The message was deleted, or you have put too many reactions on it"},
+}
+
+
+@router.put(
+    "/messages/{message_id}/reactions/{emoji}",
+    summary="React to a message (again: no change)",
+    responses=REACTION_REFUSALS,
+)
+async def add_reaction(
+    chat_id: UUID, message_id: UUID, emoji: ReactionKey, work: WorkDep
+) -> MessageReactions:
+    return await service.react(work, chat_id, message_id, emoji, add=True)
+
+
+@router.delete(
+    "/messages/{message_id}/reactions/{emoji}",
+    summary="Take your reaction back (none: no change)",
+    responses=REACTION_REFUSALS,
+)
+async def remove_reaction(
+    chat_id: UUID, message_id: UUID, emoji: ReactionKey, work: WorkDep
+) -> MessageReactions:
+    return await service.react(work, chat_id, message_id, emoji, add=False)
 
 
 @router.post("/read", summary="Mark everything up to seq as read", responses=NOT_FOUND)

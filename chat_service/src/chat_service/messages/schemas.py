@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Sequence
+from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from chat_service.attachments.schemas import PER_MESSAGE_MAX, AttachmentRead
-from chat_service.models import CLIENT_MESSAGE_ID_MAX, Message
+from chat_service.models import CLIENT_MESSAGE_ID_MAX, REACTION_MAX, Message
 from chat_service.schemas import InputSchema, Schema, UtcDateTime
 from shared.db import MAX_SAFE_INTEGER, NO_NUL
 
 TEXT_MAX = 4000
 PAGE_MAX = 200
+# Distinct reactions one member may put on one message.
+REACTIONS_PER_USER = 20
+# An emoji, or any short key without spaces or control characters.
+EMOJI_PATTERN = r"^[^\s\x00-\x1f\x7f]+$"
+Emoji = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=REACTION_MAX, pattern=EMOJI_PATTERN),
+]
 
 
 class MessageCreate(InputSchema):
@@ -63,6 +72,12 @@ class MessageUpdate(InputSchema):
     text: str = Field(min_length=1, max_length=TEXT_MAX, pattern=NO_NUL)
 
 
+class ReactionCount(Schema):
+    emoji: str = Field(examples=["👍"])
+    count: int
+    user_ids: list[UUID] = Field(description="Who reacted so, first first.")
+
+
 class MessageRead(Schema):
     id: UUID
     chat_id: UUID
@@ -75,9 +90,15 @@ class MessageRead(Schema):
     deleted: bool
     is_read: bool = Field(description="Every member of the chat has read this message.")
     attachments: list[AttachmentRead] = Field(default_factory=list)
+    reactions: list[ReactionCount] = Field(
+        default_factory=list,
+        description="In history pages and replies; live changes arrive as reaction events.",
+    )
 
     @classmethod
-    def of(cls, message: Message, *, read_seq: int) -> MessageRead:
+    def of(
+        cls, message: Message, *, read_seq: int, reactions: Sequence[ReactionCount] = ()
+    ) -> MessageRead:
         """``read_seq``: the chat's lowest member read position."""
         return cls(
             id=message.id,
@@ -91,6 +112,7 @@ class MessageRead(Schema):
             deleted=message.deleted,
             is_read=message.seq <= read_seq,
             attachments=[AttachmentRead.of(a) for a in message.attachments or ()],
+            reactions=list(reactions),
         )
 
 
@@ -121,6 +143,11 @@ class ReadState(Schema):
     last_read_seq: int
     unread_count: int
     read_seq: int = Field(description="Every member has read up to this seq.")
+
+
+class MessageReactions(Schema):
+    message_id: UUID
+    reactions: list[ReactionCount]
 
 
 class SendResult(Schema):

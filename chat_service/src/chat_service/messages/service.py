@@ -1,4 +1,5 @@
-"""Messages: send (idempotent, gap-free seq), page, edit, delete, read marks, typing."""
+"""Messages: send (idempotent, gap-free seq), page, edit, delete, reactions, read marks,
+typing."""
 
 from __future__ import annotations
 
@@ -13,14 +14,18 @@ from chat_service.errors import (
     MessageDeleted,
     MessageNotFound,
     NotMessageSender,
+    TooManyReactions,
 )
 from chat_service.group_commit import GroupCommit
 from chat_service.messages import repository
 from chat_service.messages.schemas import (
     PAGE_MAX,
+    REACTIONS_PER_USER,
     MessageCreate,
     MessagePage,
+    MessageReactions,
     MessageRead,
+    ReactionCount,
     ReadState,
     SendResult,
 )
@@ -57,8 +62,9 @@ async def get_messages(
         work.session, chat_id, before_seq=before_seq, after_seq=after_seq, limit=limit
     )
     floor = await repository.read_floor(work.session, chat_id)
+    reacted = await reaction_counts(work, [m.id for m in rows])
     return MessagePage(
-        items=[MessageRead.of(m, read_seq=floor) for m in rows],
+        items=[MessageRead.of(m, read_seq=floor, reactions=reacted.get(m.id, ())) for m in rows],
         has_more=has_more,
         last_seq=chat.last_seq,
         read_seq=floor,
@@ -79,7 +85,12 @@ async def edit_message(work: Work, chat_id: UUID, message_id: UUID, text: str) -
     message.edited_at = utcnow()
     await work.session.flush()
     members = await chats.members_of(work.session, chat_id)
-    result = MessageRead.of(message, read_seq=min(m.last_read_seq for m in members))
+    reacted = await reaction_counts(work, [message.id])
+    result = MessageRead.of(
+        message,
+        read_seq=min(m.last_read_seq for m in members),
+        reactions=reacted.get(message.id, ()),
+    )
     work.record(
         "message_edited",
         chat_id=chat_id,
@@ -130,6 +141,8 @@ async def delete_messages(
     await work.session.flush()
     if carrying:
         await attachments.drop_of_messages(work.session, carrying)
+    if fresh:
+        await repository.drop_reactions(work.session, [m.id for m in fresh])
     members = await chats.members_of(work.session, chat_id)
     floor = min(m.last_read_seq for m in members)
     if fresh:
@@ -150,6 +163,68 @@ async def delete_messages(
             data={"message_ids": [str(m.id) for m in fresh], "seqs": [m.seq for m in fresh]},
         )
     return [MessageRead.of(m, read_seq=floor) for m in found]
+
+
+async def react(
+    work: Work, chat_id: UUID, message_id: UUID, emoji: str, *, add: bool
+) -> MessageReactions:
+    """Adds (or takes back) the caller's reaction; doing it twice changes nothing and
+    tells nobody."""
+    await member_chat(work, chat_id)
+    found = await repository.by_ids(work.session, chat_id, message_ids=[message_id])
+    if not found:
+        raise MessageNotFound()
+    message = found[0]
+    if message.deleted:
+        raise MessageDeleted()
+    user_id = work.actor.user_id
+    if add:
+        mine = await repository.reactions_of_user(work.session, message.id, user_id)
+        if emoji not in mine and len(mine) >= REACTIONS_PER_USER:
+            raise TooManyReactions(REACTIONS_PER_USER)
+        changed = await repository.add_reaction(work.session, message.id, user_id, emoji)
+    else:
+        changed = await repository.remove_reaction(work.session, message.id, user_id, emoji)
+    reacted = await reaction_counts(work, [message.id])
+    result = MessageReactions(message_id=message.id, reactions=reacted.get(message.id, []))
+    if changed:
+        event = "reaction_added" if add else "reaction_removed"
+        members = await chats.members_of(work.session, chat_id)
+        change = {"message_id": str(message.id), "seq": message.seq, "user_id": str(user_id)}
+        work.record(
+            event,
+            chat_id=chat_id,
+            data={
+                "chat_id": str(chat_id),
+                **change,
+                "emoji": emoji,
+                "member_ids": [str(m.user_id) for m in members],
+            },
+        )
+        work.push(
+            event,
+            chat_id=chat_id,
+            audience=[m.user_id for m in members],
+            data={
+                **change,
+                "emoji": emoji,
+                **result.model_dump(mode="json", include={"reactions"}),
+            },
+        )
+    return result
+
+
+async def reaction_counts(
+    work: Work, message_ids: Sequence[UUID]
+) -> dict[UUID, list[ReactionCount]]:
+    found = await repository.reactions(work.session, message_ids)
+    return {
+        message_id: [
+            ReactionCount(emoji=emoji, count=len(users), user_ids=users)
+            for emoji, users in by_emoji.items()
+        ]
+        for message_id, by_emoji in found.items()
+    }
 
 
 async def read_messages(work: Work, chat_id: UUID, seq: int) -> ReadState:

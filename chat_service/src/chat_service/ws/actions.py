@@ -9,7 +9,7 @@ from pydantic import Field
 
 from chat_service.chats.schemas import MEMBERS_PER_REQUEST, ChatUpdate
 from chat_service.invites.schemas import InviteCreate
-from chat_service.messages.schemas import PAGE_MAX, MessageCreate, MessageUpdate, ReadMark
+from chat_service.messages.schemas import PAGE_MAX, Emoji, MessageCreate, MessageUpdate, ReadMark
 from chat_service.models import NAME_MAX
 from chat_service.schemas import InputSchema
 from shared.db import MAX_SAFE_INTEGER
@@ -61,6 +61,12 @@ class SendMessage(MessageCreate):
 class EditMessage(MessageUpdate):
     chat_id: UUID
     message_id: UUID
+
+
+class React(InputSchema):
+    chat_id: UUID
+    message_id: UUID
+    emoji: Emoji
 
 
 class DeleteMessages(InputSchema):

@@ -120,6 +120,18 @@ async def _edit_message(call: Call, r: req.EditMessage) -> dict[str, Any]:
         }
 
 
+async def _react(call: Call, r: req.React) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        reacted = await messages.react(work, r.chat_id, r.message_id, r.emoji, add=True)
+    return reacted.model_dump(mode="json")
+
+
+async def _unreact(call: Call, r: req.React) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        reacted = await messages.react(work, r.chat_id, r.message_id, r.emoji, add=False)
+    return reacted.model_dump(mode="json")
+
+
 async def _delete_messages(call: Call, r: req.DeleteMessages) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
         deleted = await messages.delete_messages(work, r.chat_id, message_ids=r.message_ids)
@@ -295,6 +307,22 @@ ACTIONS: dict[str, Action] = {
             "messages",
         ),
         _a(
+            "react",
+            "React to a message with an emoji (again: no change).",
+            req.React,
+            {**_CHAT, "message_id": "0b7e4a1c-3f5d-4e2a-9c8b-1d2e3f4a5b6c", "emoji": "👍"},
+            _react,
+            "message_id, reactions",
+        ),
+        _a(
+            "unreact",
+            "Take your reaction back (none: no change).",
+            req.React,
+            {**_CHAT, "message_id": "0b7e4a1c-3f5d-4e2a-9c8b-1d2e3f4a5b6c", "emoji": "👍"},
+            _unreact,
+            "message_id, reactions",
+        ),
+        _a(
             "read_messages",
             "Mark everything up to `seq` as read.",
             req.ReadMessages,
@@ -354,6 +382,9 @@ EVENTS: dict[str, str] = {
     "message_created": "data: the message.",
     "message_edited": "data: the message.",
     "message_deleted": "data: {message_ids, seqs}.",
+    "reaction_added": "data: {message_id, seq, user_id, emoji, reactions} (all of the "
+    "message's reactions after the change).",
+    "reaction_removed": "data: as reaction_added.",
     "read": "A member read up to a seq. data: {user_id, last_read_seq, read_seq}; "
     "messages up to read_seq are read by everyone.",
     "typing": "data: {user_id, display_name}.",
@@ -371,6 +402,10 @@ ERRORS: dict[str, str] = {
     "InvalidToken": "The token is bad or expired, or auth_service ended its session: refresh it.",
     "ServiceUnavailable": "auth_service could not be asked (tokens, users): retry later.",
     "NotChatOwner / NotChatMember / NotMessageSender": "You may not do this.",
+    "MessageNotFound / MessageDeleted": "No such message in the chat, or it was deleted.",
+    "AttachmentNotFound": "An attachment to send is not your unsent upload to this chat; "
+    "`detail` names it.",
+    "TooManyReactions": "You have put the most reactions allowed on this message.",
     "internal_error": "Our failure (the database went away): retry; a send with the same "
     "client_message_id is stored once.",
 }
