@@ -23,8 +23,8 @@ from tests.conftest import MakeSettings
 from tests.helpers import Api, Person
 
 MESSAGE_CREATED_FIELDS = {
-    "chat_id", "chat_name", "message_id", "seq", "sender_id", "sender_name", "text", "attachments",
-    "member_ids",
+    "chat_id", "chat_name", "message_id", "seq", "sender_id", "sender_name", "text",
+    "reply_to_seq", "attachments", "member_ids",
 }  # fmt: skip
 
 
@@ -83,6 +83,7 @@ class TestOutboxRows:
             "sender_id": str(alice.id),
             "sender_name": "Alice",
             "text": "hi",
+            "reply_to_seq": None,
             "attachments": [],
             "member_ids": [str(alice.id), str(bob.id)],
         }

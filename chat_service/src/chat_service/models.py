@@ -98,6 +98,8 @@ class Message(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Deleted messages keep their seq (history stays gap-free) and lose their text.
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The message this one answers, by its seq in the chat (which never changes).
+    reply_to_seq: Mapped[int | None] = mapped_column(BigInteger)
     # What the message's attachments are (id, filename, content_type, size), copied from
     # their rows so that history is read without them; None for none.
     attachments: Mapped[list[dict[str, object]] | None] = mapped_column(JSON(none_as_null=True))

@@ -48,11 +48,12 @@ _WRITE_SENDS = text(
     """
 WITH new_messages AS (
     INSERT INTO messages
-        (id, chat_id, seq, sender_id, client_message_id, text, created_at, deleted)
+        (id, chat_id, seq, sender_id, client_message_id, text, created_at, reply_to_seq,
+         deleted)
     SELECT m.*, false FROM unnest(
         CAST(:m_id AS uuid[]), CAST(:m_chat AS uuid[]), CAST(:m_seq AS bigint[]),
         CAST(:m_sender AS uuid[]), CAST(:m_key AS text[]), CAST(:m_text AS text[]),
-        CAST(:m_at AS timestamptz[])
+        CAST(:m_at AS timestamptz[]), CAST(:m_reply AS bigint[])
     ) AS m
 ), new_events AS (
     INSERT INTO outbox (event_id, topic, key, payload, correlation_id, created_at)
@@ -116,6 +117,7 @@ _MESSAGE_COLUMNS = {
     "key": "client_message_id",
     "text": "text",
     "at": "created_at",
+    "reply": "reply_to_seq",
 }
 _OUTBOX_COLUMNS = {
     "event": "event_id",

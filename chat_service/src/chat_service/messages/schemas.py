@@ -25,6 +25,13 @@ Emoji = Annotated[
 ]
 
 
+def not_a_boolean(cls: object, value: object) -> object:
+    """JSON's false is not seq 0 (pydantic would take it as one); 3.0 still is 3."""
+    if isinstance(value, bool):
+        raise ValueError("a seq is an integer, not a boolean")
+    return value
+
+
 class MessageCreate(InputSchema):
     # The rule below, in the schema: text, attachments or both.
     model_config = ConfigDict(
@@ -51,6 +58,12 @@ class MessageCreate(InputSchema):
         "original instead of sending twice.",
         examples=["5b0c6f0e-2f0b-4d7e-a0a4-3c1f7f0e2a11"],
     )
+    reply_to_seq: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SAFE_INTEGER,
+        description="The seq of the message in this chat that this one answers.",
+    )
     attachment_ids: list[UUID] = Field(
         default_factory=list,
         max_length=PER_MESSAGE_MAX,
@@ -58,6 +71,8 @@ class MessageCreate(InputSchema):
         description="Files you uploaded to this chat (`POST /api/v1/chats/{chat_id}/"
         "attachments`) and have not sent yet.",
     )
+
+    _reply_not_a_boolean = field_validator("reply_to_seq", mode="before")(not_a_boolean)
 
     @model_validator(mode="after")
     def _text_or_files(self) -> Self:
@@ -89,6 +104,9 @@ class MessageRead(Schema):
     edited_at: UtcDateTime | None
     deleted: bool
     is_read: bool = Field(description="Every member of the chat has read this message.")
+    reply_to_seq: int | None = Field(
+        default=None, description="The seq of the message this one answers."
+    )
     attachments: list[AttachmentRead] = Field(default_factory=list)
     reactions: list[ReactionCount] = Field(
         default_factory=list,
@@ -111,6 +129,7 @@ class MessageRead(Schema):
             edited_at=message.edited_at,
             deleted=message.deleted,
             is_read=message.seq <= read_seq,
+            reply_to_seq=message.reply_to_seq,
             attachments=[AttachmentRead.of(a) for a in message.attachments or ()],
             reactions=list(reactions),
         )
@@ -128,13 +147,7 @@ class ReadMark(InputSchema):
         ge=0, le=MAX_SAFE_INTEGER, description="Everything up to this seq has been read."
     )
 
-    @field_validator("seq", mode="before")
-    @classmethod
-    def _not_a_boolean(cls, value: object) -> object:
-        # JSON's false is not seq 0 (pydantic would take it as one); 3.0 still is 3.
-        if isinstance(value, bool):
-            raise ValueError("seq is an integer, not a boolean")
-        return value
+    _seq_not_a_boolean = field_validator("seq", mode="before")(not_a_boolean)
 
 
 class ReadState(Schema):

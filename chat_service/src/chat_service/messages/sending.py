@@ -21,7 +21,7 @@ from chat_service.attachments import repository as attachments
 from chat_service.attachments.schemas import AttachmentRead
 from chat_service.chats import repository as chats
 from chat_service.context import Actor, chat_event
-from chat_service.errors import AttachmentNotFound, ChatNotFound, NotChatMember
+from chat_service.errors import AttachmentNotFound, ChatNotFound, MessageNotFound, NotChatMember
 from chat_service.messages import repository
 from chat_service.messages.schemas import MessageCreate, MessageRead, SendResult
 from chat_service.metrics import MESSAGES_SENT
@@ -42,6 +42,7 @@ class Send:
     # have been (unless its own batch failed in COMMIT and is being written again).
     keyed: bool
     attachment_ids: tuple[UUID, ...] = ()
+    reply_to_seq: int | None = None
 
     @classmethod
     def of(cls, actor: Actor, chat_id: UUID, data: MessageCreate) -> Send:
@@ -49,7 +50,7 @@ class Send:
         client_message_id = data.client_message_id if keyed else uuid4().hex
         assert client_message_id is not None
         files = tuple(data.attachment_ids)
-        return cls(actor, chat_id, data.text, client_message_id, keyed, files)
+        return cls(actor, chat_id, data.text, client_message_id, keyed, files, data.reply_to_seq)
 
     @property
     def key(self) -> repository.MessageKey:
@@ -103,6 +104,9 @@ async def store_messages(
             is_read = original.seq <= room.floor()
             message = original.model_copy(update={"is_read": is_read})
             stored.outcomes.append(SendResult(message=message, duplicate=True))
+            continue
+        if send.reply_to_seq is not None and send.reply_to_seq > room.last_seq:
+            stored.outcomes.append(MessageNotFound())  # seqs up to last_seq all exist
             continue
         summaries = files.claim(send)
         if isinstance(summaries, Exception):
@@ -171,6 +175,7 @@ class _Room:
             "client_message_id": send.client_message_id,
             "text": send.text,
             "created_at": now,
+            "reply_to_seq": send.reply_to_seq,
             "deleted": False,
         }
 
@@ -235,6 +240,7 @@ def _created_event(send: Send, room: _Room, message: MessageRead) -> dict[str, A
             "sender_id": str(send.actor.user_id),
             "sender_name": send.actor.display_name,
             "text": message.text,
+            "reply_to_seq": message.reply_to_seq,
             "attachments": [a.model_dump(mode="json") for a in message.attachments],
             "member_ids": [str(u) for u in room.reads],
         },
