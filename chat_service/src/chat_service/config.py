@@ -49,6 +49,9 @@ class Settings(ServiceSettings):
     ws_close_timeout: float = Field(default=2.0, gt=0)
     # Seconds a socket may outlive its token before it is closed with 4401.
     ws_token_grace_seconds: int = Field(default=30, ge=0)
+    # How long an instance's word that a user is online holds before it is renewed
+    # (every third of it): an instance that dies takes its users offline this late.
+    presence_ttl_seconds: float = Field(default=30.0, ge=1)
 
     invite_default_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 

@@ -19,6 +19,7 @@ from chat_service.invites.router import router as invites_router
 from chat_service.messages.router import router as messages_router
 from chat_service.models import OutboxEvent
 from chat_service.realtime.hub import Hub, LocalHub, RedisHub
+from chat_service.realtime.presence import Presence, RedisPresence
 from chat_service.state import ChatState
 from chat_service.users import UserDirectory
 from chat_service.ws.docs import router as ws_docs_router
@@ -98,6 +99,13 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             if redis is not None
             else LocalHub()
         )
+        presence = (
+            RedisPresence(
+                redis, prefix=settings.redis_channel_prefix, ttl=settings.presence_ttl_seconds
+            )
+            if redis is not None
+            else Presence()
+        )
         producer = relay = None
         # Without Kafka no ended session is learned: tokens live until they expire.
         ended = ended_sessions_for(settings) if settings.kafka_enabled else None
@@ -122,6 +130,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             producer=producer,
             relay=relay,
             ended=ended or (),
+            presence=presence,
         )
         app.state.chat = state
         app.state.readiness = _readiness(state)
@@ -134,6 +143,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         )
         purger.start()
         await hub.start()
+        await presence.start()
         if ended is not None:
             ended.on_end(hub.end_session)
             ended.start()
@@ -150,6 +160,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 await producer.stop()
             if ended is not None:
                 await ended.stop()
+            await presence.stop()
             await hub.stop()
             await purger.stop()
             await freezer.stop()

@@ -19,6 +19,7 @@ from chat_service.messages.schemas import SendResult
 from chat_service.messages.sending import Send, store_messages
 from chat_service.realtime.frames import Delivery
 from chat_service.realtime.hub import Hub
+from chat_service.realtime.presence import Presence
 from chat_service.users import UserDirectory
 from shared.auth.tokens import TokenClaims
 from shared.db import session_scope
@@ -44,6 +45,7 @@ class ChatState:
     relay: OutboxRelay | None = None
     # Login sessions auth_service has ended (see shared.auth.ended).
     ended: Container[UUID] = ()
+    presence: Presence = field(default_factory=Presence)
     # Message sends, REST and socket alike, committed in shared transactions.
     sends: GroupCommit[Send, SendResult] = field(init=False)
 

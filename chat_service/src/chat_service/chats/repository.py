@@ -70,6 +70,17 @@ async def members_of(session: AsyncSession, chat_id: UUID) -> list[Member]:
     return list((await session.scalars(query)).all())
 
 
+async def co_members(session: AsyncSession, user_id: UUID) -> list[UUID]:
+    """Everyone who shares a chat with the user."""
+    theirs = select(Member.chat_id).where(Member.user_id == user_id)
+    statement = (
+        select(Member.user_id)
+        .where(Member.chat_id.in_(theirs), Member.user_id != user_id)
+        .distinct()
+    )
+    return list((await session.scalars(statement)).all())
+
+
 async def read_positions(
     session: AsyncSession, chat_ids: Sequence[UUID]
 ) -> Sequence[Row[UUID, UUID, int, str]]:

@@ -8,9 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from chat_service.auth import REFUSALS
-from chat_service.chats import service
-from chat_service.chats.schemas import ChatCreate, ChatList, ChatRead, ChatUpdate, MembersAdd
-from chat_service.dependencies import WorkDep
+from chat_service.chats import presence, service
+from chat_service.chats.schemas import (
+    ChatCreate,
+    ChatList,
+    ChatPresence,
+    ChatRead,
+    ChatUpdate,
+    MembersAdd,
+)
+from chat_service.dependencies import State, WorkDep
 from chat_service.models import NAME_MAX
 from shared.db import MAX_SAFE_INTEGER, NO_NUL
 
@@ -56,6 +63,13 @@ async def list_chats(
 @router.get("/{chat_id}", summary="A chat and its members", responses=NOT_FOUND)
 async def get_chat(chat_id: UUID, work: WorkDep) -> ChatRead:
     return await service.get_chat(work, chat_id)
+
+
+@router.get("/{chat_id}/presence", summary="Which members are online", responses=NOT_FOUND)
+async def get_presence(chat_id: UUID, work: WorkDep, state: State) -> ChatPresence:
+    """Online: a chat socket open (`/ws` or `/ws/chat/{chat_id}`) on any instance. A
+    socket that sends `watch_presence` hears every change of the people in its chats."""
+    return await presence.chat_presence(work, state, chat_id)
 
 
 @router.patch("/{chat_id}", summary="Rename (owner)", responses={**NOT_FOUND, **FORBIDDEN})

@@ -66,3 +66,8 @@ class ChatSummary(Schema):
 class ChatList(Schema):
     items: list[ChatSummary]
     has_more: bool
+
+
+class ChatPresence(Schema):
+    chat_id: UUID
+    online: list[UUID] = Field(description="Members with a chat socket open, in joining order.")

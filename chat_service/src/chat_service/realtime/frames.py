@@ -10,9 +10,16 @@ from uuid import UUID
 
 from shared.ws.wire import TextFrame
 
+PRESENCE = "presence"
+
 
 def event_frame(event: str, chat_id: UUID, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": "event", "event": event, "chat_id": str(chat_id), "data": data}
+
+
+def presence_frame(user_id: UUID, *, online: bool) -> dict[str, Any]:
+    """A user came online or went offline: of no one chat, for whoever watches."""
+    return {"type": "event", "event": PRESENCE, "data": {"user_id": str(user_id), "online": online}}
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class Delivery:
         event = self.frame["event"]
         removed = self.frame["data"].get("user_ids", ()) if event == "member_removed" else ()
         return Outgoing(
-            chat_id=self.frame["chat_id"],
+            chat_id=self.frame.get("chat_id", ""),
             event=event,
             text=json.dumps(self.frame, separators=(",", ":"), default=str),
             removed=frozenset(removed),

@@ -69,6 +69,10 @@ class React(InputSchema):
     emoji: Emoji
 
 
+class WatchPresence(InputSchema):
+    watch: bool = Field(default=True, description="false: stop")
+
+
 class DeleteMessages(InputSchema):
     chat_id: UUID
     message_ids: list[UUID] = Field(min_length=1, max_length=PAGE_MAX)

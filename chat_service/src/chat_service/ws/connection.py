@@ -16,7 +16,7 @@ from uuid import UUID
 from starlette.websockets import WebSocket
 
 from chat_service.context import Actor
-from chat_service.realtime.frames import Outgoing
+from chat_service.realtime.frames import PRESENCE, Outgoing
 from shared.ws.close_codes import CloseCode
 from shared.ws.wire import TextFrame, Wire
 
@@ -43,6 +43,8 @@ class Connection:
         self.chat_id = chat_id
         self._chat_key = None if chat_id is None else str(chat_id)
         self.events = events
+        # Presence events come only to a socket that asked for them.
+        self.watches_presence = False
         self._wire = wire
         self._max_buffer = max_buffer
         self._close_timeout = close_timeout
@@ -79,6 +81,10 @@ class Connection:
 
     def offer(self, event: Outgoing) -> None:
         if not self.events:
+            return
+        if event.event == PRESENCE:
+            if self.watches_presence:
+                self._write(event.frame)
             return
         if self.chat_id is None:
             self._write(event.frame)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from chat_service.auth import authenticate
+from chat_service.chats import presence
 from chat_service.chats import service as chats
 from chat_service.chats.schemas import ChatCreate
 from chat_service.errors import TokenUserMismatch
@@ -147,6 +148,23 @@ async def _typing(call: Call, r: req.ChatRef) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
         await messages.typing(work, r.chat_id)
     return {"chat_id": str(r.chat_id)}
+
+
+async def _get_presence(call: Call, r: req.ChatRef) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        found = await presence.chat_presence(work, call.state, r.chat_id)
+    return found.model_dump(mode="json")
+
+
+async def _watch_presence(call: Call, r: req.WatchPresence) -> dict[str, Any]:
+    """From now on (or no more) this socket hears who of its people comes and goes; the
+    reply says who is online now."""
+    call.connection.watches_presence = r.watch
+    if not r.watch:
+        return {"watching": False}
+    async with call.state.work(call.connection.actor) as work:
+        online = await presence.people_online(work, call.state)
+    return {"watching": True, "online": [str(u) for u in online]}
 
 
 async def _create_invite(call: Call, r: req.CreateInvite) -> dict[str, Any]:
@@ -339,6 +357,23 @@ ACTIONS: dict[str, Action] = {
             "chat_id",
         ),
         _a(
+            "get_presence",
+            "Which members of the chat are online.",
+            req.ChatRef,
+            _CHAT,
+            _get_presence,
+            "chat_id, online",
+        ),
+        _a(
+            "watch_presence",
+            "Hear `presence` events of everyone you share a chat with (`watch`: false to "
+            "stop); the reply lists who is online now.",
+            req.WatchPresence,
+            {"watch": True},
+            _watch_presence,
+            "watching, online",
+        ),
+        _a(
             "create_invite",
             "Make an invite link (owner).",
             req.CreateInvite,
@@ -388,6 +423,8 @@ EVENTS: dict[str, str] = {
     "read": "A member read up to a seq. data: {user_id, last_read_seq, read_seq}; "
     "messages up to read_seq are read by everyone.",
     "typing": "data: {user_id, display_name}.",
+    "presence": "Someone you share a chat with came online or went offline (after "
+    "`watch_presence`; no chat_id). data: {user_id, online}.",
 }
 
 ERRORS: dict[str, str] = {

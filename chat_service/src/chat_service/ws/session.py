@@ -16,7 +16,7 @@ from uuid import UUID
 from starlette.websockets import WebSocket
 
 from chat_service.auth import authenticate
-from chat_service.chats import repository
+from chat_service.chats import presence, repository
 from chat_service.context import Actor
 from chat_service.metrics import WS_FRAMES_REFUSED
 from chat_service.state import ChatState
@@ -115,6 +115,7 @@ async def serve_socket(
         connection.open()
         gauge.inc()
         watchdog = asyncio.create_task(_expire(connection))
+        await presence.socket_opened(state, actor.user_id)
         await _read_frames(websocket, connection, state, handler)
     finally:
         await state.hub.unregister(connection)
@@ -122,6 +123,8 @@ async def serve_socket(
         if watchdog is not None:
             watchdog.cancel()
             gauge.dec()
+            restarting = connection.close_code == CloseCode.SERVICE_RESTART
+            await presence.socket_closed(state, actor.user_id, tell=not restarting)
         log.info(
             "ws.closed",
             endpoint=endpoint,

@@ -1,0 +1,119 @@
+"""Presence: online is a chat socket open on any instance; sockets that watch hear their
+people come and go, once per change; instances that die let their users go offline."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import httpx
+from redis.asyncio import Redis
+
+from chat_service.main import create_app
+from chat_service.realtime.presence import RedisPresence
+from shared.testing.server import serve
+from tests.conftest import MakeSettings
+from tests.helpers import Api, Person, Socket, connect
+
+
+def presence_of(frame: dict[str, object]) -> bool:
+    return frame.get("event") == "presence"
+
+
+async def quiet(ws: Socket) -> list[dict[str, object]]:
+    """The presence events that came before a ping's reply."""
+    ws.skipped.clear()
+    await ws.request("ping")
+    return [f for f in ws.skipped if presence_of(f)]
+
+
+class TestOneInstance:
+    async def test_watchers_hear_their_people_come_and_go_once(
+        self, api: Api, chat_url: str, auth_people: list[Person], carol: Person
+    ) -> None:
+        ann, ben = auth_people
+        chat = await api.create_chat(ann, ben)
+        async with connect(chat_url, "/ws", ann) as watcher:
+            assert await watcher.request("watch_presence") == {
+                "type": "result",
+                "action": "watch_presence",
+                "request_id": "r1",
+                "watching": True,
+                "online": [],
+            }
+            async with connect(chat_url, "/ws", ben):
+                came = await watcher.event("presence")
+                assert (came["data"], "chat_id" in came) == (
+                    {"user_id": str(ben.id), "online": True},
+                    False,
+                )
+                online = await api.call(ann, "GET", f"/api/v1/chats/{chat['id']}/presence")
+                assert online.json() == {
+                    "chat_id": chat["id"],
+                    "online": [str(ann.id), str(ben.id)],
+                }
+                async with connect(chat_url, f"/ws/chat/{chat['id']}", ben):
+                    pass  # a second socket, opened and closed: no change
+                assert await quiet(watcher) == []
+            went = await watcher.event("presence")
+            assert went["data"] == {"user_id": str(ben.id), "online": False}
+            async with connect(chat_url, "/ws", carol):  # shares no chat with ann
+                assert await quiet(watcher) == []
+            assert (await watcher.request("watch_presence", watch=False))["watching"] is False
+            async with connect(chat_url, "/ws", ben):
+                assert await quiet(watcher) == []
+        offline = await api.call(ben, "GET", f"/api/v1/chats/{chat['id']}/presence")
+        assert offline.json()["online"] == []
+        outsider = await api.call(carol, "GET", f"/api/v1/chats/{chat['id']}/presence")
+        assert outsider.status_code == 404
+
+
+class TestInstances:
+    async def test_presence_holds_across_instances(
+        self, make_settings: MakeSettings, redis_url: str, auth_people: list[Person]
+    ) -> None:
+        ann, ben = auth_people
+        settings = make_settings(redis_url=redis_url, redis_channel_prefix=f"p-{uuid4().hex[:8]}:")
+        first, second = create_app(settings), create_app(settings)
+        async with (
+            serve(first) as url_a,
+            serve(second) as url_b,
+            httpx.AsyncClient(base_url=url_a) as client,
+        ):
+            api_a = Api(client, url_a)
+            chat = await api_a.create_chat(ann, ben)
+            async with connect(url_a, "/ws", ann) as watcher:
+                await watcher.request("watch_presence")
+                async with connect(url_b, "/ws", ben) as on_b:
+                    assert (await watcher.event("presence"))["data"]["online"] is True
+                    listed = await api_a.call(ann, "GET", f"/api/v1/chats/{chat['id']}/presence")
+                    assert listed.json()["online"] == [str(ann.id), str(ben.id)]
+                    async with connect(url_a, "/ws", ben):
+                        pass  # ben was online on B all along
+                    assert await quiet(watcher) == []
+                    await on_b.request("ping")
+                assert (await watcher.event("presence"))["data"]["online"] is False
+
+    async def test_a_dead_instances_users_go_offline_within_the_ttl(self, redis_url: str) -> None:
+        redis = Redis.from_url(redis_url)
+        now = [1_000_000.0]
+        prefix = f"p-{uuid4().hex[:8]}:"
+        dead = RedisPresence(redis, prefix=prefix, ttl=30, clock=lambda: now[0])
+        alive = RedisPresence(redis, prefix=prefix, ttl=30, clock=lambda: now[0])
+        user = uuid4()
+        try:
+            assert await dead.connected(user) is True
+            assert await alive.online([user]) == {user}
+            assert await alive.connected(user) is False  # online already, through the other
+            assert await alive.disconnected(user) is False
+            now[0] += 20
+            assert await alive.online([user]) == {user}
+            now[0] += 11  # the dead instance renewed nothing
+            assert await alive.online([user]) == set()
+            assert await alive.connected(user) is True
+            now[0] += 25
+            await alive.renew()
+            now[0] += 25
+            assert await alive.online([user]) == {user}
+        finally:
+            await alive.stop()
+            await redis.aclose()
