@@ -160,7 +160,10 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 await producer.stop()
             if ended is not None:
                 await ended.stop()
-            await presence.stop()
+            try:
+                await presence.stop()
+            except Exception as exc:  # Redis gone: its marks expire on their own
+                log.warning("presence.stop_failed", error=repr(exc))
             await hub.stop()
             await purger.stop()
             await freezer.stop()

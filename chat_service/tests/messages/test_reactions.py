@@ -137,3 +137,21 @@ async def test_emoji_of_several_code_points_are_one_key(
     chat_id, message = await chat_with_message(api, alice, bob)
     response = await react(api, bob, chat_id, message["id"], emoji)
     assert response.json()["reactions"][0]["emoji"] == emoji
+
+
+async def test_keys_are_one_spelling_and_nothing_that_hides_or_splits(
+    api: Api, chat_url: str, alice: Person, bob: Person
+) -> None:
+    chat_id, message = await chat_with_message(api, alice, bob)
+    composed, decomposed = "\u00e9", "e\u0301"
+    await react(api, alice, chat_id, message["id"], composed)
+    again = await react(api, bob, chat_id, message["id"], decomposed)
+    assert again.json()["reactions"] == [
+        {"emoji": composed, "count": 2, "user_ids": [str(alice.id), str(bob.id)]}
+    ]
+    async with connect(chat_url, "/ws", alice) as ws:
+        for key in ("a/b", "\u202eevil", "x\u2066y", "\u0085"):
+            refused = await ws.request(
+                "react", chat_id=chat_id, message_id=message["id"], emoji=key
+            )
+            assert refused["error"] == "ValidationError", key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 from chat_service.chats import repository
@@ -14,6 +15,9 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
+# Seconds a socket's presence change may take (Redis, the database) before it is given up.
+PRESENCE_TIMEOUT = 2.0
+
 
 async def socket_opened(state: ChatState, user_id: UUID) -> None:
     await _changed(state, user_id, online=True)
@@ -25,19 +29,22 @@ async def socket_closed(state: ChatState, user_id: UUID, *, tell: bool = True) -
 
 
 async def _changed(state: ChatState, user_id: UUID, *, online: bool, tell: bool = True) -> None:
-    # Presence is a courtesy: whatever fails here must not fail the socket.
+    # Presence is a courtesy: whatever fails or hangs here must not fail the socket.
+    presence = state.presence
     try:
-        presence = state.presence
-        changed = await (presence.connected if online else presence.disconnected)(user_id)
-        if not (changed and tell):
-            return
-        async with state.sessionmaker() as session:
-            others = await repository.co_members(session, user_id)
-        if others:
-            frame = presence_frame(user_id, online=online)
-            await state.hub.deliver([Delivery(user_ids=tuple(others), frame=frame)])
+        async with presence.lock(user_id), asyncio.timeout(PRESENCE_TIMEOUT):
+            changed = await (presence.connected if online else presence.disconnected)(user_id)
+            if not (changed and tell):
+                return
+            async with state.sessionmaker() as session:
+                others = await repository.co_members(session, user_id)
+            if others:
+                frame = presence_frame(user_id, online=online)
+                await state.hub.deliver([Delivery(user_ids=tuple(others), frame=frame)])
     except Exception as exc:
         log.warning("presence.failed", error=repr(exc), user_id=str(user_id))
+    finally:
+        presence.release(user_id)
 
 
 async def chat_presence(work: Work, state: ChatState, chat_id: UUID) -> ChatPresence:

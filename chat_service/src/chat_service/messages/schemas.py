@@ -17,8 +17,9 @@ TEXT_MAX = 4000
 PAGE_MAX = 200
 # Distinct reactions one member may put on one message.
 REACTIONS_PER_USER = 20
-# An emoji, or any short key without spaces or control characters.
-EMOJI_PATTERN = r"^[^\s\x00-\x1f\x7f]+$"
+# An emoji, or any short key: no spaces, control or direction-changing characters, and
+# no "/" (a key must fit in a URL path segment).
+EMOJI_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f/\u202a-\u202e\u2066-\u2069]+$"
 Emoji = Annotated[
     str,
     StringConstraints(min_length=1, max_length=REACTION_MAX, pattern=EMOJI_PATTERN),

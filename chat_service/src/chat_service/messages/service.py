@@ -3,6 +3,7 @@ typing."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -171,13 +172,16 @@ async def react(
     """Adds (or takes back) the caller's reaction; doing it twice changes nothing and
     tells nobody."""
     await member_chat(work, chat_id)
-    found = await repository.by_ids(work.session, chat_id, message_ids=[message_id])
+    # Locked: reactions to one message take turns, with each other and with its deletion
+    # (each then counts and reports what the one before it committed).
+    found = await repository.by_ids(work.session, chat_id, message_ids=[message_id], lock=True)
     if not found:
         raise MessageNotFound()
     message = found[0]
     if message.deleted:
         raise MessageDeleted()
     user_id = work.actor.user_id
+    emoji = unicodedata.normalize("NFC", emoji)  # one spelling per key
     if add:
         mine = await repository.reactions_of_user(work.session, message.id, user_id)
         if emoji not in mine and len(mine) >= REACTIONS_PER_USER:

@@ -5,7 +5,8 @@ of its users online in a sorted set per user (``{prefix}presence:{user_id}``: th
 instance's id, scored with when the mark expires) and renews the marks every third of
 their TTL. A user is online while any mark is unexpired, so an instance that dies
 without closing its sockets takes its users offline within the TTL, though nobody is
-told so then.
+told so then. Marks are scored with the instances' clocks, which must agree to well
+within the TTL (NTP).
 """
 
 from __future__ import annotations
@@ -32,6 +33,21 @@ class Presence:
 
     def __init__(self) -> None:
         self._sockets: dict[UUID, int] = {}
+        # Held across a user's change and its announcement: a reconnect's close and
+        # open are told in the order they happened, never as "offline" last.
+        self._locks: dict[UUID, asyncio.Lock] = {}
+
+    def lock(self, user_id: UUID) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = self._locks[user_id] = asyncio.Lock()
+        return lock
+
+    def release(self, user_id: UUID) -> None:
+        """Forget the user's lock once nothing holds or waits for it."""
+        lock = self._locks.get(user_id)
+        if lock is not None and not lock.locked() and user_id not in self._sockets:
+            del self._locks[user_id]
 
     async def start(self) -> None:
         pass
@@ -133,14 +149,15 @@ class RedisPresence(Presence):
         return int(after) == 0
 
     async def renew(self) -> None:
-        """Push this instance's marks forward a TTL."""
+        """Push this instance's marks forward a TTL. Only marks still there: one taken
+        away meanwhile (the user's last socket here closed) stays away."""
         users = list(self._sockets)
         until = self._clock() + self._ttl
         for start in range(0, len(users), RENEW_BATCH):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in users[start : start + RENEW_BATCH]:
                     key = self._key(user_id)
-                    pipe.zadd(key, {self._instance: until})
+                    pipe.zadd(key, {self._instance: until}, xx=True)
                     pipe.expire(key, int(self._ttl * 2) + 1)
                 await pipe.execute()
 

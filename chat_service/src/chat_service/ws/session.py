@@ -115,7 +115,8 @@ async def serve_socket(
         connection.open()
         gauge.inc()
         watchdog = asyncio.create_task(_expire(connection))
-        await presence.socket_opened(state, actor.user_id)
+        if events:  # a socket that hears nothing (`/create_chat`) is no one's presence
+            await presence.socket_opened(state, actor.user_id)
         await _read_frames(websocket, connection, state, handler)
     finally:
         await state.hub.unregister(connection)
@@ -123,8 +124,9 @@ async def serve_socket(
         if watchdog is not None:
             watchdog.cancel()
             gauge.dec()
-            restarting = connection.close_code == CloseCode.SERVICE_RESTART
-            await presence.socket_closed(state, actor.user_id, tell=not restarting)
+            if events:
+                restarting = connection.close_code == CloseCode.SERVICE_RESTART
+                await presence.socket_closed(state, actor.user_id, tell=not restarting)
         log.info(
             "ws.closed",
             endpoint=endpoint,
