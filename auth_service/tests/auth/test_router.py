@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+from jose import jwt
 
 from shared.testing.auth_service import register_and_login
 from tests.conftest import MAX_FAILURES_PER_ACCOUNT
@@ -273,6 +274,7 @@ class TestVerify:
         assert body["display_name"] == "Verified"
         assert body["is_superuser"] is False
         assert isinstance(body["exp"], int)
+        assert body["session_id"] == jwt.get_unverified_claims(user.access_token)["sid"]
 
     async def test_query_token(self, client: httpx.AsyncClient) -> None:
         user = await register_and_login(str(client.base_url))

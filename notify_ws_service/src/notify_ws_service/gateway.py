@@ -26,6 +26,7 @@ from notify_ws_service.ingest.service import Ingestor
 from notify_ws_service.ws.inbox_reads import InboxReads
 from notify_ws_service.ws.registry import Registry
 from shared.app import ReadinessCheck
+from shared.auth.ended import ended_sessions_for
 from shared.db import create_engine, create_sessionmaker, session_scope, utcnow
 from shared.events.topics import dead_letter
 from shared.heap import Freezer
@@ -49,6 +50,8 @@ class Gateway:
         )
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
         self.http = service_client()
+        self.ended = ended_sessions_for(settings)
+        self.ended.on_end(self.registry.end_session)
         self.verifier = AuthVerifier(
             settings.auth_url,
             self.http,
@@ -56,6 +59,7 @@ class Gateway:
             cache_ttl=settings.auth_cache_ttl,
             negative_ttl=settings.auth_negative_cache_ttl,
             max_entries=settings.auth_cache_size,
+            ended=self.ended,
         )
         self.redis: Redis | None = None
         self.bus: Bus
@@ -102,6 +106,7 @@ class Gateway:
     async def start(self) -> None:
         await self.bus.start()
         await self.presence.start(lambda: ((c.user_id, c.id) for c in self.registry.connections()))
+        self.ended.start()
         self.producer.start()
         self._starting = asyncio.create_task(self._start_consumers(), name="notify-consumers")
         self._pruning = asyncio.create_task(self._prune_forever(), name="notify-prune")
@@ -190,6 +195,7 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pruning
         await self._freezer.stop()
+        await self.ended.stop()
         await self.presence.stop()
         await self.bus.stop()
         await self.producer.stop()

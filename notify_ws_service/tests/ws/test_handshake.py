@@ -104,6 +104,33 @@ class TestToken:
             code, _ = await close_code(ws)
             assert code == 4401
 
+    async def test_a_logout_closes_that_sessions_sockets_at_once_and_only_those(
+        self, auth_service_url: str, user: AuthUser, make_settings: SettingsFactory
+    ) -> None:
+        # Re-checks and the cache far off: only the session.ended event can act in time.
+        settings = make_settings(revalidate_interval=600, auth_cache_ttl=600)
+        async with httpx.AsyncClient(base_url=auth_service_url) as client:
+            again = await client.post(
+                "/api/v1/auth/login", data={"username": user.email, "password": user.password}
+            )
+            other = again.json()["access_token"]
+            async with (
+                serve_gateway(settings, wait_consuming=False) as gateway,
+                connect(gateway.ws_url(user.access_token)) as ended,
+                connect(gateway.ws_url(other)) as kept,
+            ):
+                for ws in (ended, kept):
+                    await ws.send(json.dumps({"type": "ping"}))
+                    assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
+                logout = await client.post("/api/v1/auth/logout", headers=user.headers)
+                assert logout.status_code == 204
+                assert await close_code(ended) == (4401, "session ended")
+                await kept.send(json.dumps({"type": "ping"}))
+                assert json.loads(await asyncio.wait_for(kept.recv(), 10)) == {"type": "pong"}
+                # Its check is still cached, yet the token is refused.
+                async with connect(gateway.ws_url(user.access_token)) as refused:
+                    assert await close_code(refused) == (4401, "session ended")
+
     async def test_a_reconnect_storm_makes_few_auth_calls(
         self, user: AuthUser, make_settings: SettingsFactory
     ) -> None:

@@ -132,11 +132,9 @@ async def logout(
     `Authorization: Bearer` (the refresh token wins when both are sent, so an expired
     access token does not prevent logging out).
 
-    The refresh token stops working at once, and so does the access token here and at
-    the notification gateway (which asks `/verify`; its open sockets close with 4401
-    within its re-check interval). chat_service and orders_service learn of the end from
-    `session.ended` on `auth.events` within a moment: they refuse the access token from
-    then on and close its sockets with 4401."""
+    The refresh token stops working at once, and so does the access token here. The
+    other services learn of the end from `session.ended` on `auth.events` within a
+    moment: they refuse the access token from then on and close its sockets with 4401."""
     if body is not None and body.refresh_token:
         refresh_claims = tokens.decode_refresh(body.refresh_token)
         session_id, user_id = _uuid(refresh_claims["sid"]), _uuid(refresh_claims["sub"])

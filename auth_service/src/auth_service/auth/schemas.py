@@ -79,6 +79,7 @@ class VerifiedToken(BaseModel):
                     "display_name": "TestUser1",
                     "is_superuser": False,
                     "exp": 1795392000,
+                    "session_id": "0d6f0c1e-6a55-4c59-8c1e-2b7f0f4a1c3d",
                 }
             ]
         }
@@ -89,6 +90,9 @@ class VerifiedToken(BaseModel):
     display_name: str
     is_superuser: bool
     exp: int = Field(description="Expiry of the token, seconds since the epoch")
+    session_id: UUID = Field(
+        description="The login session it belongs to (`session.ended` on auth.events names it)"
+    )
 
 
 class Jwk(BaseModel):

@@ -174,6 +174,7 @@ async def verify(
         display_name=user.display_name,
         is_superuser=user.is_superuser,
         exp=claims.exp,
+        session_id=login_session.id,
     )
     return user, verified
 

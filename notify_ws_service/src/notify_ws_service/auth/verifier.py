@@ -12,7 +12,7 @@ import hashlib
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -35,6 +35,7 @@ class Identity:
     display_name: str
     is_superuser: bool
     exp: int
+    session_id: UUID | None = None
 
 
 class AuthUnavailable(Exception):
@@ -59,6 +60,7 @@ class AuthVerifier:
         negative_ttl: float = 5.0,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.time,
+        ended: Container[UUID] = (),
     ) -> None:
         self._url = auth_url.rstrip("/") + "/api/v1/auth/verify"
         self._client = client
@@ -67,10 +69,19 @@ class AuthVerifier:
         self._negative_ttl = negative_ttl
         self._max_entries = max_entries
         self._clock = clock
+        # Sessions auth_service has ended (shared.auth.ended): refused at once, whatever
+        # the cache says.
+        self._ended = ended
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._inflight: dict[str, asyncio.Task[Identity]] = {}
 
     async def verify(self, token: str) -> Identity:
+        identity = await self._verified(token)
+        if identity.session_id in self._ended:
+            raise InvalidToken("session ended")
+        return identity
+
+    async def _verified(self, token: str) -> Identity:
         # Not a JWT's characters (another credential, say "Basic ..."): refused here, not
         # passed on to auth_service.
         if len(token) > 8192 or not _JWT.fullmatch(token):
@@ -119,6 +130,7 @@ class AuthVerifier:
                 display_name=str(body.get("display_name", "")),
                 is_superuser=bool(body.get("is_superuser", False)),
                 exp=int(body["exp"]),
+                session_id=UUID(str(body["session_id"])) if body.get("session_id") else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             AUTH_CALLS.labels("unavailable").inc()

@@ -51,6 +51,8 @@ class Connection:
     ) -> None:
         self.id = uuid.uuid4().hex
         self.user_id = user_id
+        # The login session of the socket's token: when auth_service ends it, it closes.
+        self.session_id: UUID | None = None
         self.version = version
         self._wire = wire
         self._max_buffer = max_buffer

@@ -10,6 +10,7 @@ from uuid import UUID
 from notify_ws_service.fanout.push import Push
 from notify_ws_service.metrics import CONNECTIONS
 from notify_ws_service.ws.connection import Connection
+from shared.ws.close_codes import CloseCode
 
 # A batch's local delivery gives the event loop back after this long. Written in one go, a
 # burst to every socket of large groups (200 notifications to 1,000 sockets each) held the
@@ -67,6 +68,13 @@ class Registry:
                 if time.monotonic() >= until:
                     await asyncio.sleep(0)
                     until = time.monotonic() + slice_seconds
+
+    def end_session(self, session_id: UUID, user_id: UUID) -> None:
+        """auth_service ended the session: its sockets here close (every instance learns
+        of it on its own)."""
+        for connection in list(self._by_user.get(user_id, {}).values()):
+            if connection.session_id == session_id:
+                connection.close(CloseCode.UNAUTHORIZED, "session ended")
 
     def connections(self) -> Iterator[Connection]:
         for sockets in list(self._by_user.values()):

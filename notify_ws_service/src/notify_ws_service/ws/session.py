@@ -117,6 +117,7 @@ async def _handshake(gateway: Gateway, websocket: WebSocket, wire: Wire) -> None
         fill_limit=gateway.inbox_reads.limit,
         close_timeout=settings.close_timeout,
     )
+    connection.session_id = identity.session_id
     try:
         admitted = await gateway.presence.acquire(identity.user_id, connection.id)
     except Exception as exc:

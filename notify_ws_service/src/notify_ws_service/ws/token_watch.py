@@ -48,6 +48,7 @@ class TokenWatch:
 
     def refreshed(self, token: str, identity: Identity) -> None:
         self._state.token, self._state.identity = token, identity
+        self._connection.session_id = identity.session_id
         self._arm()
 
     def stop(self) -> None:
