@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -10,7 +9,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from auth_service.auth.housekeeping import purge_sessions_forever
+from auth_service.auth.housekeeping import session_purger
 from auth_service.auth.router import keys_router
 from auth_service.auth.router import router as auth_router
 from auth_service.config import Settings, get_settings
@@ -112,18 +111,13 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         relay.start()
         freezer = Freezer(settings.gc_freeze_interval)
         freezer.start()
-        background = [
-            asyncio.create_task(
-                purge_sessions_forever(sessionmaker, settings), name="auth-session-purge"
-            ),
-        ]
+        purger = session_purger(sessionmaker, settings)
+        purger.start()
         log.info("auth_service.started", port=settings.port, environment=settings.environment)
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            await purger.stop()
             await freezer.stop()
             await relay.stop()
             await producer.stop()

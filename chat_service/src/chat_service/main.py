@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from chat_service.attachments.housekeeping import UnsentPurger
+from chat_service.attachments.housekeeping import unsent_purger
 from chat_service.attachments.router import router as attachments_router
 from chat_service.chats.router import router as chats_router
 from chat_service.config import Settings, get_settings
@@ -136,7 +136,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         app.state.readiness = _readiness(state)
         freezer = Freezer(settings.gc_freeze_interval)
         freezer.start()
-        purger = UnsentPurger(
+        purger = unsent_purger(
             sessionmaker,
             ttl=settings.attachment_unsent_ttl_seconds,
             interval=settings.attachment_purge_interval_seconds,

@@ -33,6 +33,7 @@ from shared.heap import Freezer
 from shared.http import service_client
 from shared.kafka import BatchConsumer, BatchHandler, ResilientProducer, ensure_topics
 from shared.logging import get_logger
+from shared.periodic import Periodic
 
 log = get_logger(__name__)
 
@@ -99,7 +100,12 @@ class Gateway:
         self.consumers: list[BatchConsumer] = []
         self.consuming = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
-        self._pruning: asyncio.Task[None] | None = None
+        self._pruning = Periodic(
+            self.prune_inbox,
+            interval=settings.prune_interval,
+            name="notify-prune",
+            failed="inbox.prune_failed",
+        )
         self._freezer = Freezer(settings.gc_freeze_interval)
         self._drained = False
 
@@ -109,7 +115,7 @@ class Gateway:
         self.ended.start()
         self.producer.start()
         self._starting = asyncio.create_task(self._start_consumers(), name="notify-consumers")
-        self._pruning = asyncio.create_task(self._prune_forever(), name="notify-prune")
+        self._pruning.start()
         self._freezer.start()
 
     async def _start_consumers(self) -> None:
@@ -190,10 +196,7 @@ class Gateway:
 
     async def stop(self) -> None:
         await self.drain()
-        if self._pruning is not None:
-            self._pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruning
+        await self._pruning.stop()
         await self._freezer.stop()
         await self.ended.stop()
         await self.presence.stop()
@@ -212,14 +215,6 @@ class Gateway:
         if deleted:
             log.info("inbox.pruned", deleted=deleted)
         return deleted
-
-    async def _prune_forever(self) -> None:
-        while True:
-            try:
-                await self.prune_inbox()
-            except Exception as exc:
-                log.warning("inbox.prune_failed", error=repr(exc))
-            await asyncio.sleep(self.settings.prune_interval)
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         checks: dict[str, ReadinessCheck] = {

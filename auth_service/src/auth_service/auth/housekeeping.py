@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,6 +10,7 @@ from auth_service.auth.repository import purge_ended
 from auth_service.config import Settings
 from shared.db import session_scope, utcnow
 from shared.logging import get_logger
+from shared.periodic import Periodic
 
 log = get_logger(__name__)
 
@@ -26,15 +26,16 @@ async def purge_sessions(sessionmaker: async_sessionmaker[AsyncSession], setting
         )
 
 
-async def purge_sessions_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
-) -> None:
-    while True:
-        await asyncio.sleep(settings.session_purge_interval_seconds)
-        try:
-            purged = await purge_sessions(sessionmaker, settings)
-        except Exception as exc:
-            log.warning("sessions.purge_failed", error=repr(exc))
-            continue
+def session_purger(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> Periodic:
+    async def purge() -> None:
+        purged = await purge_sessions(sessionmaker, settings)
         if purged:
             log.info("sessions.purged", count=purged)
+
+    return Periodic(
+        purge,
+        interval=settings.session_purge_interval_seconds,
+        name="auth-session-purge",
+        failed="sessions.purge_failed",
+        wait_first=True,
+    )

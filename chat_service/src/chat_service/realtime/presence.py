@@ -12,7 +12,6 @@ within the TTL (NTP).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -21,6 +20,7 @@ from uuid import UUID
 from redis.asyncio import Redis
 
 from shared.logging import get_logger
+from shared.periodic import Periodic
 
 log = get_logger(__name__)
 
@@ -96,18 +96,21 @@ class RedisPresence(Presence):
         self._ttl = ttl
         self._clock = clock
         self._instance = uuid.uuid4().hex
-        self._task: asyncio.Task[None] | None = None
+        self._renewal = Periodic(
+            self.renew,
+            interval=ttl / 3,
+            name="chat-presence",
+            failed="presence.renew_failed",
+            wait_first=True,
+        )
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._renew_forever(), name="chat-presence")
+        self._renewal.start()
 
     async def stop(self) -> None:
         """Take this instance's marks away (its sockets are closing: their users may
         be back on another instance at once)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._renewal.stop()
         users = list(self._sockets)
         self._sockets.clear()
         for start in range(0, len(users), RENEW_BATCH):
@@ -160,14 +163,6 @@ class RedisPresence(Presence):
                     pipe.zadd(key, {self._instance: until}, xx=True)
                     pipe.expire(key, int(self._ttl * 2) + 1)
                 await pipe.execute()
-
-    async def _renew_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._ttl / 3)
-            try:
-                await self.renew()
-            except Exception as exc:
-                log.warning("presence.renew_failed", error=repr(exc))
 
     def _key(self, user_id: UUID) -> str:
         return f"{self._prefix}{user_id}"
