@@ -18,6 +18,16 @@ def download_path(attachment_id: UUID | str) -> str:
     return f"/api/v1/attachments/{attachment_id}"
 
 
+def summary_of(attachment: Attachment) -> dict[str, Any]:
+    """What a message keeps of an attachment (JSON)."""
+    return {
+        "id": str(attachment.id),
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+    }
+
+
 class AttachmentRead(Schema):
     id: UUID
     filename: str
@@ -40,10 +50,7 @@ class Upload(AttachmentRead):
     @classmethod
     def of_row(cls, attachment: Attachment) -> Upload:
         return cls(
-            id=attachment.id,
-            filename=attachment.filename,
-            content_type=attachment.content_type,
-            size=attachment.size,
+            **summary_of(attachment),
             url=download_path(attachment.id),
             chat_id=attachment.chat_id,
             sha256=attachment.sha256,

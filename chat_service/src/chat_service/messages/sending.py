@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_service.attachments import repository as attachments
-from chat_service.attachments.schemas import AttachmentRead
+from chat_service.attachments.schemas import AttachmentRead, summary_of
 from chat_service.chats import repository as chats
 from chat_service.context import Actor, chat_event
 from chat_service.errors import AttachmentNotFound, ChatNotFound, MessageNotFound, NotChatMember
@@ -195,7 +195,7 @@ class _Files:
         if refused:
             return AttachmentNotFound(refused)
         self.claimed.update(send.attachment_ids)
-        return [_summary(self.found[a]) for a in send.attachment_ids]
+        return [summary_of(self.found[a]) for a in send.attachment_ids]
 
     def _claimable(self, attachment_id: UUID, send: Send) -> bool:
         found = self.found.get(attachment_id)
@@ -206,16 +206,6 @@ class _Files:
             and found.message_id is None
             and attachment_id not in self.claimed
         )
-
-
-def _summary(attachment: Attachment) -> dict[str, Any]:
-    """What a message keeps of an attachment (JSON)."""
-    return {
-        "id": str(attachment.id),
-        "filename": attachment.filename,
-        "content_type": attachment.content_type,
-        "size": attachment.size,
-    }
 
 
 def _refusal(send: Send, rooms: dict[UUID, _Room]) -> Exception | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -121,15 +121,9 @@ async def _edit_message(call: Call, r: req.EditMessage) -> dict[str, Any]:
         }
 
 
-async def _react(call: Call, r: req.React) -> dict[str, Any]:
+async def _reaction(call: Call, r: req.React, *, add: bool) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
-        reacted = await messages.react(work, r.chat_id, r.message_id, r.emoji, add=True)
-    return reacted.model_dump(mode="json")
-
-
-async def _unreact(call: Call, r: req.React) -> dict[str, Any]:
-    async with call.state.work(call.connection.actor) as work:
-        reacted = await messages.react(work, r.chat_id, r.message_id, r.emoji, add=False)
+        reacted = await messages.react(work, r.chat_id, r.message_id, r.emoji, add=add)
     return reacted.model_dump(mode="json")
 
 
@@ -329,7 +323,7 @@ ACTIONS: dict[str, Action] = {
             "React to a message with an emoji (again: no change).",
             req.React,
             {**_CHAT, "message_id": "0b7e4a1c-3f5d-4e2a-9c8b-1d2e3f4a5b6c", "emoji": "👍"},
-            _react,
+            partial(_reaction, add=True),
             "message_id, reactions",
         ),
         _a(
@@ -337,7 +331,7 @@ ACTIONS: dict[str, Action] = {
             "Take your reaction back (none: no change).",
             req.React,
             {**_CHAT, "message_id": "0b7e4a1c-3f5d-4e2a-9c8b-1d2e3f4a5b6c", "emoji": "👍"},
-            _unreact,
+            partial(_reaction, add=False),
             "message_id, reactions",
         ),
         _a(
