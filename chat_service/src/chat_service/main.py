@@ -106,12 +106,12 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             if redis is not None
             else Presence()
         )
-        producer = relay = None
-        # Without Kafka no ended session is learned: tokens live until they expire.
-        ended = ended_sessions_for(settings) if settings.kafka_enabled else None
+        producer = relay = ended = None
         if settings.kafka_enabled:
             producer = producer_for(settings, [CHAT_EVENTS])
             relay = OutboxRelay(sessionmaker, OutboxEvent, producer, linger=settings.relay_linger)
+            # Without Kafka no ended session is learned: tokens live until they expire.
+            ended = ended_sessions_for(settings)
         state = ChatState(
             settings=settings,
             engine=engine,
