@@ -106,3 +106,11 @@ async def test_a_socket_whose_session_ends_during_its_handshake_is_refused(
         for path in (f"/ws/chat/{created.json()['id']}", "/ws"):
             async with connect(url, path, person) as socket:
                 assert await socket.closed(timeout=WAIT) == (4401, "session ended")
+
+
+async def test_ready_once_the_ended_sessions_are_read(chat_with_kafka: str) -> None:
+    async with httpx.AsyncClient(base_url=chat_with_kafka, timeout=WAIT) as chat:
+        async with asyncio.timeout(WAIT):
+            while (ready := await chat.get("/readyz")).status_code != 200:
+                await asyncio.sleep(0.2)
+    assert ready.json()["checks"]["ended_sessions"] == "ok"

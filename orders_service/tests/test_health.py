@@ -25,7 +25,11 @@ async def test_ready_once_database_and_broker_answer(orders_url: str) -> None:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         response = await _ready(client)
         assert response.status_code == 200
-        assert response.json()["checks"] == {"database": "ok", "kafka": "ok"}
+        assert response.json()["checks"] == {
+            "database": "ok",
+            "kafka": "ok",
+            "ended_sessions": "ok",
+        }
 
 
 async def test_not_ready_without_a_broker_but_still_serving(

@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared.auth.ended import EndedSessions
+from shared.auth.ended import BacklogUnread, EndedSessions
 from shared.events.envelope import EventEnvelope
 from shared.events.topics import AUTH_EVENTS
 from shared.kafka import ensure_topics
@@ -101,7 +102,9 @@ class TestEndedSessions:
         async with _reading(kafka_bootstrap, clock=lambda: now[0]) as ended:
             await _publish(kafka_bootstrap, _ended(session_id))
             await _learned(ended, session_id)
-            now[0] += LOOKBACK + 1
+            # Past the lookback from the real time it was published at (the frozen clock
+            # may already be behind it).
+            now[0] = time.time() + LOOKBACK + 1
             assert session_id not in ended
 
     async def test_other_events_and_garbage_are_passed_over(self, kafka_bootstrap: str) -> None:
@@ -127,6 +130,25 @@ class TestEndedSessions:
                 proxy.restore()
                 await _publish(proxy.address, _ended(session_id))
                 await _learned(ended, session_id, timeout=60)
+
+    async def test_not_ready_until_the_backlog_is_read(self) -> None:
+        session_id = uuid4()
+        async with broker_behind_proxy() as proxy:
+            await _publish(proxy.address, _ended(session_id))
+            proxy.cut()
+            ended = EndedSessions(proxy.address, client_id="test", retry_backoff=0.1)
+            ended.start()
+            try:
+                await asyncio.sleep(1)
+                with pytest.raises(BacklogUnread):
+                    await ended.check()
+                proxy.restore()
+                async with asyncio.timeout(60):
+                    await ended.caught_up.wait()
+                await ended.check()
+                assert session_id in ended
+            finally:
+                await ended.stop()
 
     async def test_a_topic_created_after_the_start_is_read(self) -> None:
         session_id = uuid4()

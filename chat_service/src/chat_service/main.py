@@ -25,7 +25,7 @@ from chat_service.users import UserDirectory
 from chat_service.ws.docs import router as ws_docs_router
 from chat_service.ws.endpoints import router as ws_router
 from shared.app import ReadinessCheck, install_common
-from shared.auth.ended import ended_sessions_for
+from shared.auth.ended import EndedSessions, ended_sessions_for
 from shared.auth.jwks import JwksVerifier
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
@@ -133,7 +133,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             presence=presence,
         )
         app.state.chat = state
-        app.state.readiness = _readiness(state)
+        app.state.readiness = _readiness(state, ended)
         freezer = Freezer(settings.gc_freeze_interval)
         freezer.start()
         purger = unsent_purger(
@@ -175,7 +175,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
     return lifespan
 
 
-def _readiness(state: ChatState) -> dict[str, ReadinessCheck]:
+def _readiness(state: ChatState, ended: EndedSessions | None) -> dict[str, ReadinessCheck]:
     async def database() -> None:
         async with state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -183,6 +183,8 @@ def _readiness(state: ChatState) -> dict[str, ReadinessCheck]:
     checks: dict[str, ReadinessCheck] = {"database": database}
     if state.producer is not None:
         checks["kafka"] = state.producer.check
+    if ended is not None:
+        checks["ended_sessions"] = ended.check
     if state.redis is not None:
         redis = state.redis
 

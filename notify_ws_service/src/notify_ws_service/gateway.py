@@ -221,6 +221,7 @@ class Gateway:
             "database": lambda: ping(self.engine),
             "kafka": self.producer.check,
             "consumer": self._consumer_check,
+            "ended_sessions": self.ended.check,
         }
         if self.redis is not None:
             redis = self.redis

@@ -85,6 +85,7 @@ class Runtime:
         checks: dict[str, Callable[[], Awaitable[None]]] = {
             "database": partial(ping, self.engine),
             "kafka": self.producer.check,
+            "ended_sessions": self.ended.check,
         }
         if self.redis is not None:
             checks["redis"] = self.bus.check

@@ -32,6 +32,10 @@ DEFAULT_LOOKBACK = 24 * 3600.0
 PRUNE_INTERVAL = 60.0
 
 
+class BacklogUnread(Exception):
+    """The sessions ended before the start have not all been read."""
+
+
 class EndedSessions:
     """``session_id in ended``: auth_service has ended that session."""
 
@@ -65,6 +69,12 @@ class EndedSessions:
     def __contains__(self, session_id: object) -> bool:
         until = self._until.get(session_id) if isinstance(session_id, UUID) else None
         return until is not None and until > self._clock()
+
+    async def check(self) -> None:
+        """Readiness: until the backlog is read, a token of a session ended before this
+        instance started would pass, so the instance takes no traffic yet."""
+        if not self.caught_up.is_set():
+            raise BacklogUnread("ended sessions not read up to the start yet")
 
     def on_end(self, listener: Callable[[UUID, UUID], None]) -> None:
         """Call ``listener(session_id, user_id)`` as each end is learned (to close the
