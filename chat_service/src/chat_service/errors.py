@@ -86,7 +86,9 @@ class NotMessageSender(Forbidden):
 
 class OwnerCannotLeave(Conflict):
     def __init__(self) -> None:
-        super().__init__("the owner cannot leave the chat; delete it instead")
+        super().__init__(
+            "the owner cannot leave the chat; hand it over to another member first, or delete it"
+        )
 
 
 class MessageDeleted(Conflict):

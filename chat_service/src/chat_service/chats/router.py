@@ -16,6 +16,7 @@ from chat_service.chats.schemas import (
     ChatRead,
     ChatUpdate,
     MembersAdd,
+    OwnerChange,
 )
 from chat_service.dependencies import State, WorkDep
 from chat_service.models import NAME_MAX
@@ -77,6 +78,21 @@ async def rename_chat(chat_id: UUID, body: ChatUpdate, work: WorkDep) -> ChatRea
     return await service.rename_chat(work, chat_id, body.name)
 
 
+@router.put(
+    "/{chat_id}/owner",
+    summary="Hand the chat over to another member (owner); you stay as a member",
+    responses={
+        404: {
+            "description": "No such chat, or you are not in it (ChatNotFound); or "
+            "the new owner is not a member (MemberNotFound)"
+        },
+        **FORBIDDEN,
+    },
+)
+async def transfer_ownership(chat_id: UUID, body: OwnerChange, work: WorkDep) -> ChatRead:
+    return await service.transfer_ownership(work, chat_id, body.user_id)
+
+
 @router.delete(
     "/{chat_id}",
     status_code=status.HTTP_204_NO_CONTENT,
@@ -100,7 +116,11 @@ async def add_members(chat_id: UUID, body: MembersAdd, work: WorkDep) -> ChatRea
 @router.delete(
     "/{chat_id}/members/{user_id}",
     summary="Remove a member: yourself, or anyone as the owner or a superuser",
-    responses={**NOT_FOUND, **FORBIDDEN, 409: {"description": "The owner cannot leave"}},
+    responses={
+        **NOT_FOUND,
+        **FORBIDDEN,
+        409: {"description": "The owner cannot leave (hand the chat over first)"},
+    },
 )
 async def remove_member(chat_id: UUID, user_id: UUID, work: WorkDep) -> ChatRead:
     return await service.remove_members(work, chat_id, [user_id])

@@ -27,6 +27,10 @@ class ChatUpdate(InputSchema):
     name: str = Field(min_length=1, max_length=NAME_MAX)
 
 
+class OwnerChange(InputSchema):
+    user_id: UUID = Field(description="A member of the chat, to be its owner.")
+
+
 class MembersAdd(InputSchema):
     user_ids: list[UUID] = Field(min_length=1, max_length=MEMBERS_PER_REQUEST)
 

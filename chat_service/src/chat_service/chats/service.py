@@ -1,4 +1,5 @@
-"""Chats and members: create, list, search, rename, delete, add and remove members."""
+"""Chats and members: create, list, search, rename, hand over, delete, add and remove
+members."""
 
 from __future__ import annotations
 
@@ -149,6 +150,25 @@ async def rename_chat(work: Work, chat_id: UUID, name: str) -> ChatRead:
         audience=[m.user_id for m in members],
         data={"name": name},
     )
+    return chat_read(chat, members)
+
+
+async def transfer_ownership(work: Work, chat_id: UUID, user_id: UUID) -> ChatRead:
+    """The owner makes another member the owner and stays on as a member (so that they
+    may leave). Handing it to the owner changes nothing and tells nobody."""
+    chat, me = await owned_chat(work, chat_id, lock=True)
+    members = await repository.members_of(work.session, chat_id)
+    if user_id == me.user_id:
+        return chat_read(chat, members)
+    heir = next((m for m in members if m.user_id == user_id), None)
+    if heir is None:
+        raise MemberNotFound()
+    me.role, heir.role, chat.owner_id = Role.MEMBER.value, Role.OWNER.value, user_id
+    await work.session.flush()
+    change = {"owner_id": str(user_id), "previous_owner_id": str(me.user_id)}
+    work.record("owner_changed", chat_id=chat_id, data={"chat_id": str(chat_id), **change})
+    work.push("owner_changed", chat_id=chat_id, audience=[m.user_id for m in members], data=change)
+    log.info("chat.owner_changed", chat_id=str(chat_id))
     return chat_read(chat, members)
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from chat_service.chats.schemas import MEMBERS_PER_REQUEST, ChatUpdate
+from chat_service.chats.schemas import MEMBERS_PER_REQUEST, ChatUpdate, OwnerChange
 from chat_service.invites.schemas import InviteCreate
 from chat_service.messages.schemas import PAGE_MAX, Emoji, MessageCreate, MessageUpdate, ReadMark
 from chat_service.models import NAME_MAX
@@ -34,6 +34,10 @@ class SearchChats(ListChats):
 
 
 class RenameChat(ChatUpdate):
+    chat_id: UUID
+
+
+class TransferOwnership(OwnerChange):
     chat_id: UUID
 
 

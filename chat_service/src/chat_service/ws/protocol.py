@@ -86,6 +86,11 @@ async def _rename_chat(call: Call, r: req.RenameChat) -> dict[str, Any]:
         return {"chat": _dump(await chats.rename_chat(work, r.chat_id, r.name))}
 
 
+async def _transfer_ownership(call: Call, r: req.TransferOwnership) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        return {"chat": _dump(await chats.transfer_ownership(work, r.chat_id, r.user_id))}
+
+
 async def _delete_chat(call: Call, r: req.ChatRef) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
         await chats.delete_chat(work, r.chat_id)
@@ -262,6 +267,14 @@ ACTIONS: dict[str, Action] = {
             "chat",
         ),
         _a(
+            "transfer_ownership",
+            "Make another member the owner (owner); you stay as a member.",
+            req.TransferOwnership,
+            {**_CHAT, "user_id": EXAMPLE_USER},
+            _transfer_ownership,
+            "chat",
+        ),
+        _a(
             "delete_chat",
             "Delete a chat with its members and messages (owner).",
             req.ChatRef,
@@ -405,6 +418,7 @@ ACTIONS: dict[str, Action] = {
 EVENTS: dict[str, str] = {
     "chat_created": "You are in a new chat. data: the chat.",
     "chat_renamed": "data: {name}.",
+    "owner_changed": "data: {owner_id, previous_owner_id}.",
     "chat_deleted": "The chat is gone. data: {name}.",
     "member_added": "data: {user_ids, chat}.",
     "member_removed": "data: {user_ids}; if you are among them you no longer hear the chat.",
