@@ -143,10 +143,15 @@ async def page(
     before_seq: int | None,
     after_seq: int | None,
     limit: int,
+    containing: str | None = None,
 ) -> tuple[list[Message], bool]:
     """Messages in seq order. With only ``after_seq`` the page starts right after it
-    (catch-up); otherwise it ends right before ``before_seq`` or at the newest."""
+    (catch-up); otherwise it ends right before ``before_seq`` or at the newest.
+    ``containing`` keeps those whose text has it, in any case (wildcards are literal);
+    the chat's messages are read newest first until the page is full."""
     statement = select(Message).where(Message.chat_id == chat_id)
+    if containing is not None:
+        statement = statement.where(Message.text.icontains(containing, autoescape=True))
     if after_seq is not None:
         statement = statement.where(Message.seq > after_seq)
     if before_seq is not None:

@@ -13,6 +13,8 @@ from chat_service.messages import service
 from chat_service.messages.schemas import (
     EMOJI_PATTERN,
     PAGE_MAX,
+    SEARCH_DESCRIPTION,
+    SEARCH_MAX,
     MessageCreate,
     MessagePage,
     MessageReactions,
@@ -22,7 +24,7 @@ from chat_service.messages.schemas import (
     ReadState,
 )
 from chat_service.models import REACTION_MAX
-from shared.db import MAX_SAFE_INTEGER
+from shared.db import MAX_SAFE_INTEGER, NO_NUL
 
 router = APIRouter(prefix="/api/v1/chats/{chat_id}", tags=["messages"], responses=REFUSALS)
 
@@ -52,7 +54,7 @@ async def send_message(
 @router.get(
     "/messages",
     summary="History in seq order: the newest page, before_seq (older) or after_seq "
-    "(catch-up after a reconnect)",
+    "(catch-up after a reconnect); q searches",
     responses=NOT_FOUND,
 )
 async def get_messages(
@@ -61,9 +63,13 @@ async def get_messages(
     before_seq: Annotated[int | None, Query(ge=1, le=MAX_SAFE_INTEGER)] = None,
     after_seq: Annotated[int | None, Query(ge=0, le=MAX_SAFE_INTEGER)] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=SEARCH_MAX, pattern=NO_NUL, description=SEARCH_DESCRIPTION),
+    ] = None,
 ) -> MessagePage:
     return await service.get_messages(
-        work, chat_id, before_seq=before_seq, after_seq=after_seq, limit=limit
+        work, chat_id, before_seq=before_seq, after_seq=after_seq, limit=limit, containing=q
     )
 
 

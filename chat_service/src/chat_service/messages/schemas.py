@@ -15,6 +15,8 @@ from shared.db import MAX_SAFE_INTEGER, NO_NUL
 
 TEXT_MAX = 4000
 PAGE_MAX = 200
+SEARCH_MAX = 200
+SEARCH_DESCRIPTION = "Only messages whose text contains this, in any case."
 # Distinct reactions one member may put on one message.
 REACTIONS_PER_USER = 20
 # An emoji, or any short key: no spaces, control or direction-changing characters, and

@@ -56,11 +56,17 @@ async def get_messages(
     before_seq: int | None = None,
     after_seq: int | None = None,
     limit: int = 50,
+    containing: str | None = None,
 ) -> MessagePage:
     chat, _ = await visible_chat(work, chat_id)
     limit = max(1, min(limit, PAGE_MAX))
     rows, has_more = await repository.page(
-        work.session, chat_id, before_seq=before_seq, after_seq=after_seq, limit=limit
+        work.session,
+        chat_id,
+        before_seq=before_seq,
+        after_seq=after_seq,
+        limit=limit,
+        containing=containing,
     )
     floor = await repository.read_floor(work.session, chat_id)
     reacted = await reaction_counts(work, [m.id for m in rows])

@@ -9,10 +9,18 @@ from pydantic import Field
 
 from chat_service.chats.schemas import MEMBERS_PER_REQUEST, ChatUpdate, OwnerChange
 from chat_service.invites.schemas import InviteCreate
-from chat_service.messages.schemas import PAGE_MAX, Emoji, MessageCreate, MessageUpdate, ReadMark
+from chat_service.messages.schemas import (
+    PAGE_MAX,
+    SEARCH_DESCRIPTION,
+    SEARCH_MAX,
+    Emoji,
+    MessageCreate,
+    MessageUpdate,
+    ReadMark,
+)
 from chat_service.models import NAME_MAX
 from chat_service.schemas import InputSchema
-from shared.db import MAX_SAFE_INTEGER
+from shared.db import MAX_SAFE_INTEGER, NO_NUL
 
 
 class Empty(InputSchema):
@@ -56,6 +64,13 @@ class GetMessages(InputSchema):
         description="The last seq you saw: get exactly what you missed.",
     )
     limit: int = Field(default=50, ge=1, le=PAGE_MAX)
+    query: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=SEARCH_MAX,
+        pattern=NO_NUL,
+        description=SEARCH_DESCRIPTION,
+    )
 
 
 class SendMessage(MessageCreate):

@@ -110,7 +110,12 @@ async def _remove_members(call: Call, r: req.MembersChange) -> dict[str, Any]:
 async def _get_messages(call: Call, r: req.GetMessages) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
         page = await messages.get_messages(
-            work, r.chat_id, before_seq=r.before_seq, after_seq=r.after_seq, limit=r.limit
+            work,
+            r.chat_id,
+            before_seq=r.before_seq,
+            after_seq=r.after_seq,
+            limit=r.limit,
+            containing=r.query,
         )
     return {"chat_id": str(r.chat_id), **_dump(page)}
 
@@ -301,7 +306,7 @@ ACTIONS: dict[str, Action] = {
         _a(
             "get_messages",
             "History in seq order: newest page, `before_seq` for older, "
-            "`after_seq` for what you missed.",
+            "`after_seq` for what you missed; `query` searches.",
             req.GetMessages,
             {**_CHAT, "after_seq": 41, "limit": 50},
             _get_messages,
