@@ -9,7 +9,8 @@ from uuid import uuid4
 import httpx
 
 from auth_service.main import create_app
-from auth_service.throttle import LoginThrottle, MemoryCounters
+from auth_service.throttle import LoginThrottle
+from shared.counters import MemoryCounters
 from shared.testing.auth_service import register_and_login
 from shared.testing.server import serve
 from tests.conftest import MakeSettings

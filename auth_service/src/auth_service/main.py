@@ -18,16 +18,11 @@ from auth_service.keys import load_previous_keys, load_signing_key
 from auth_service.models import OutboxEvent
 from auth_service.passwords import Passwords
 from auth_service.state import AuthState
-from auth_service.throttle import (
-    CounterStore,
-    LoginThrottle,
-    MemoryCounters,
-    RedisCounters,
-    RegistrationLimit,
-)
+from auth_service.throttle import LoginThrottle, RegistrationLimit
 from auth_service.tokens import Tokens
 from auth_service.users.router import router as users_router
 from shared.app import ReadinessCheck, install_common
+from shared.counters import CounterStore, MemoryCounters, RedisCounters
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.events.topics import AUTH_EVENTS

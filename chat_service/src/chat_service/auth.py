@@ -17,6 +17,10 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
         "description": "Missing, invalid or expired token; or, looking up people to add, "
         "a session auth_service has ended"
     },
+    429: {
+        "description": "Too many writes (POST, PUT, PATCH, DELETE) from you in a short "
+        "while; Retry-After says when to go on"
+    },
     503: {
         "description": "auth_service unreachable: the token cannot be checked (signing "
         "keys), or people to add cannot be looked up"

@@ -37,6 +37,11 @@ class Settings(ServiceSettings):
     # its own prefix.
     redis_channel_prefix: str = "chat:"
 
+    # Writes over REST (POST, PUT, PATCH, DELETE) one user may make in a window that
+    # starts with the first; more get 429 with Retry-After. Shared through Redis.
+    rest_writes_per_window: int = Field(default=300, ge=1)
+    rest_write_window_seconds: int = Field(default=10, ge=1)
+
     ws_max_frame_bytes: int = Field(default=65536, ge=1024)
     ws_frames_per_second: float = Field(default=20.0, gt=0)
     ws_frame_burst: float = Field(default=40.0, ge=1)

@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from chat_service.auth import authenticate
 from chat_service.context import Actor, Work
 from chat_service.state import ChatState
+from shared.errors import TooManyRequests
 
 # The login lives in auth_service; main.py points Swagger's "Authorize" there.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
@@ -25,9 +26,14 @@ State = Annotated[ChatState, Depends(get_state)]
 
 
 async def current_actor(
-    state: State, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request, state: State, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Actor:
+    """The caller; a write (anything but GET and HEAD) counts against their rate."""
     actor, _ = await authenticate(state.verifier, token)
+    if request.method not in ("GET", "HEAD"):
+        retry_after = await state.writes.take(str(actor.user_id))
+        if retry_after is not None:
+            raise TooManyRequests("too many writes; slow down", retry_after=retry_after)
     return actor
 
 

@@ -27,6 +27,7 @@ from chat_service.ws.endpoints import router as ws_router
 from shared.app import ReadinessCheck, install_common
 from shared.auth.ended import EndedSessions, ended_sessions_for
 from shared.auth.jwks import JwksVerifier
+from shared.counters import MemoryCounters, RedisCounters, WindowLimit
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.events.topics import CHAT_EVENTS
@@ -124,6 +125,13 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 ended=ended or (),
             ),
             hub=hub,
+            writes=WindowLimit(
+                RedisCounters(redis, prefix=f"{settings.redis_channel_prefix}writes:")
+                if redis is not None
+                else MemoryCounters(),
+                limit=settings.rest_writes_per_window,
+                window_seconds=settings.rest_write_window_seconds,
+            ),
             http=http,
             users=UserDirectory(settings.auth_url, http),
             redis=redis,

@@ -22,6 +22,7 @@ from chat_service.realtime.hub import Hub
 from chat_service.realtime.presence import Presence
 from chat_service.users import UserDirectory
 from shared.auth.tokens import TokenClaims
+from shared.counters import WindowLimit
 from shared.db import session_scope
 from shared.events.outbox import OutboxRelay
 from shared.kafka import ResilientProducer
@@ -38,6 +39,8 @@ class ChatState:
     sessionmaker: async_sessionmaker[AsyncSession]
     verifier: Verifier
     hub: Hub
+    # REST writes per user (see Settings.rest_writes_per_window).
+    writes: WindowLimit
     http: httpx.AsyncClient
     users: UserDirectory
     redis: Redis | None = None

@@ -61,7 +61,7 @@ class LengthRequired(ServiceError):
         411: {"description": "No Content-Length"},
         413: {"description": "Over the size limit"},
         415: {"description": "Not one of the picture and video types taken"},
-        429: {"description": "Too many uploads not yet sent"},
+        429: {"description": "Too many writes, or too many uploads not yet sent"},
     },
 )
 async def upload(chat_id: UUID, request: Request, state: State, actor: CurrentActor) -> Upload:
