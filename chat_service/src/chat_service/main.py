@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from chat_service.attachments.housekeeping import unsent_purger
 from chat_service.attachments.router import router as attachments_router
+from chat_service.chats.presence import went_offline
 from chat_service.chats.router import router as chats_router
 from chat_service.config import Settings, get_settings
 from chat_service.database import make_engine
@@ -151,6 +153,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         )
         purger.start()
         await hub.start()
+        presence.on_offline(partial(went_offline, state))
         await presence.start()
         if ended is not None:
             ended.on_end(hub.end_session)

@@ -4,7 +4,7 @@ people come and go, once per change; instances that die let their users go offli
 from __future__ import annotations
 
 import asyncio
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 from redis.asyncio import Redis
@@ -121,4 +121,73 @@ class TestInstances:
             assert await alive.online([user]) == {user}
         finally:
             await alive.stop()
+            await redis.aclose()
+
+    async def test_a_dead_instance_is_swept_once_and_its_lone_users_told(
+        self, redis_url: str
+    ) -> None:
+        redis = Redis.from_url(redis_url)
+        now = [1_000_000.0]
+        prefix = f"p-{uuid4().hex[:8]}:"
+        told: list[list[UUID]] = []
+
+        async def listener(user_ids: list[UUID]) -> None:
+            told.append(sorted(user_ids, key=str))
+
+        def instance() -> RedisPresence:
+            presence = RedisPresence(redis, prefix=prefix, ttl=30, clock=lambda: now[0])
+            presence.on_offline(listener)
+            return presence
+
+        dead, first, second = instance(), instance(), instance()
+        alone, also_here, back_later, left = uuid4(), uuid4(), uuid4(), uuid4()
+        try:
+            for user in (alone, also_here, back_later, left):
+                await dead.connected(user)
+            await dead.disconnected(left)
+            await dead.renew()  # its heartbeat; then it dies
+            await first.connected(also_here)
+            now[0] += 29
+            await first.renew()  # its own marks go on; the other one is not dead yet
+            assert told == []
+            now[0] += 2
+            await second.connected(back_later)  # back on another instance after the TTL
+            swept = await asyncio.gather(first.sweep(), second.sweep())
+            assert sorted(map(len, swept)) == [0, 1]  # one sweeper claims it
+            assert told == [[alone]]
+            assert await first.online([alone, also_here, back_later, left]) == {
+                also_here,
+                back_later,
+            }
+            assert await redis.exists(f"{prefix}presence:instance:{dead._instance}") == 0
+            assert await first.sweep() == []
+        finally:
+            await first.stop()
+            await second.stop()
+            await redis.aclose()
+
+    async def test_watchers_hear_a_dead_instances_users_go(
+        self, make_settings: MakeSettings, redis_url: str, auth_people: list[Person]
+    ) -> None:
+        ann, ben = auth_people
+        prefix = f"p-{uuid4().hex[:8]}:"
+        settings = make_settings(
+            redis_url=redis_url, redis_channel_prefix=prefix, presence_ttl_seconds=1.5
+        )
+        redis = Redis.from_url(redis_url)
+        dead = RedisPresence(redis, prefix=prefix, ttl=1.5)
+        try:
+            async with (
+                serve(create_app(settings)) as url,
+                httpx.AsyncClient(base_url=url) as client,
+            ):
+                await Api(client, url).create_chat(ann, ben)
+                await dead.connected(ben.id)
+                await dead.renew()  # ben's socket was on an instance that then died
+                async with connect(url, "/ws", ann) as watcher:
+                    listed = await watcher.request("watch_presence")
+                    assert listed["online"] == [str(ben.id)]
+                    went = await watcher.event("presence", timeout=10)
+                    assert went["data"] == {"user_id": str(ben.id), "online": False}
+        finally:
             await redis.aclose()

@@ -34,17 +34,29 @@ async def _changed(state: ChatState, user_id: UUID, *, online: bool, tell: bool 
     try:
         async with presence.lock(user_id), asyncio.timeout(PRESENCE_TIMEOUT):
             changed = await (presence.connected if online else presence.disconnected)(user_id)
-            if not (changed and tell):
-                return
-            async with state.sessionmaker() as session:
-                others = await repository.co_members(session, user_id)
-            if others:
-                frame = presence_frame(user_id, online=online)
-                await state.hub.deliver([Delivery(user_ids=tuple(others), frame=frame)])
+            if changed and tell:
+                await _tell(state, user_id, online=online)
     except Exception as exc:
         log.warning("presence.failed", error=repr(exc), user_id=str(user_id))
     finally:
         presence.release(user_id)
+
+
+async def went_offline(state: ChatState, user_ids: list[UUID]) -> None:
+    """Users an instance that died had online, and no other instance has."""
+    for user_id in user_ids:
+        try:
+            await _tell(state, user_id, online=False)
+        except Exception as exc:
+            log.warning("presence.failed", error=repr(exc), user_id=str(user_id))
+
+
+async def _tell(state: ChatState, user_id: UUID, *, online: bool) -> None:
+    async with state.sessionmaker() as session:
+        others = await repository.co_members(session, user_id)
+    if others:
+        frame = presence_frame(user_id, online=online)
+        await state.hub.deliver([Delivery(user_ids=tuple(others), frame=frame)])
 
 
 async def chat_presence(work: Work, state: ChatState, chat_id: UUID) -> ChatPresence:

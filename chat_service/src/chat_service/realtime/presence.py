@@ -4,9 +4,14 @@ Each instance counts its own sockets per user. With Redis, an instance also mark
 of its users online in a sorted set per user (``{prefix}presence:{user_id}``: the
 instance's id, scored with when the mark expires) and renews the marks every third of
 their TTL. A user is online while any mark is unexpired, so an instance that dies
-without closing its sockets takes its users offline within the TTL, though nobody is
-told so then. Marks are scored with the instances' clocks, which must agree to well
-within the TTL (NTP).
+without closing its sockets takes its users offline within the TTL.
+
+Each instance also keeps a heartbeat (``{prefix}presence:instances``, scored alike) and
+the set of users it has marked. Renewing, an instance sweeps the instances whose
+heartbeat has expired: it claims one by removing its heartbeat (one sweeper wins), takes
+its marks away and reports the users left with none, whose people are then told. Marks
+and heartbeats are scored with the instances' clocks, which must agree to well within
+the TTL (NTP).
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import cast
 from uuid import UUID
 
 from redis.asyncio import Redis
@@ -24,8 +30,11 @@ from shared.periodic import Periodic
 
 log = get_logger(__name__)
 
-# Marks renewed per round trip to Redis.
+# Marks renewed (or swept) per round trip to Redis.
 RENEW_BATCH = 1000
+
+# Told of users who went offline with an instance that died.
+OfflineListener = Callable[[list[UUID]], Awaitable[None]]
 
 
 class Presence:
@@ -36,6 +45,12 @@ class Presence:
         # Held across a user's change and its announcement: a reconnect's close and
         # open are told in the order they happened, never as "offline" last.
         self._locks: dict[UUID, asyncio.Lock] = {}
+        self._on_offline: OfflineListener | None = None
+
+    def on_offline(self, listener: OfflineListener) -> None:
+        """Tell ``listener`` of users another instance took offline by dying (only
+        instances that share presence have others)."""
+        self._on_offline = listener
 
     def lock(self, user_id: UUID) -> asyncio.Lock:
         lock = self._locks.get(user_id)
@@ -96,6 +111,7 @@ class RedisPresence(Presence):
         self._ttl = ttl
         self._clock = clock
         self._instance = uuid.uuid4().hex
+        self._instances = f"{self._prefix}instances"
         self._renewal = Periodic(
             self.renew,
             interval=ttl / 3,
@@ -105,6 +121,7 @@ class RedisPresence(Presence):
         )
 
     async def start(self) -> None:
+        await self._beat(self._clock() + self._ttl)
         self._renewal.start()
 
     async def stop(self) -> None:
@@ -118,6 +135,10 @@ class RedisPresence(Presence):
                 for user_id in users[start : start + RENEW_BATCH]:
                     pipe.zrem(self._key(user_id), self._instance)
                 await pipe.execute()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self._instances, self._instance)
+            pipe.delete(self._marked(self._instance))
+            await pipe.execute()
 
     async def online(self, user_ids: Iterable[UUID]) -> set[UUID]:
         wanted = list(dict.fromkeys(user_ids))
@@ -138,7 +159,8 @@ class RedisPresence(Presence):
             pipe.zcard(key)
             pipe.zadd(key, {self._instance: now + self._ttl})
             pipe.expire(key, int(self._ttl * 2) + 1)
-            _, before, _, _ = await pipe.execute()
+            pipe.sadd(self._marked(self._instance), str(user_id))
+            _, before, *_ = await pipe.execute()
         return int(before) == 0
 
     async def _left(self, user_id: UUID) -> bool:
@@ -148,14 +170,17 @@ class RedisPresence(Presence):
             pipe.zrem(key, self._instance)
             pipe.zremrangebyscore(key, "-inf", now)
             pipe.zcard(key)
-            _, _, after = await pipe.execute()
+            pipe.srem(self._marked(self._instance), str(user_id))
+            _, _, after, _ = await pipe.execute()
         return int(after) == 0
 
     async def renew(self) -> None:
-        """Push this instance's marks forward a TTL. Only marks still there: one taken
-        away meanwhile (the user's last socket here closed) stays away."""
+        """Push this instance's heartbeat and marks forward a TTL, then sweep the
+        instances that died. Only marks still there are renewed: one taken away meanwhile
+        (the user's last socket here closed) stays away."""
         users = list(self._sockets)
         until = self._clock() + self._ttl
+        await self._beat(until)
         for start in range(0, len(users), RENEW_BATCH):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in users[start : start + RENEW_BATCH]:
@@ -163,6 +188,51 @@ class RedisPresence(Presence):
                     pipe.zadd(key, {self._instance: until}, xx=True)
                     pipe.expire(key, int(self._ttl * 2) + 1)
                 await pipe.execute()
+        await self.sweep()
+
+    async def sweep(self) -> list[UUID]:
+        """Take away the marks of instances whose heartbeat expired; the users that left
+        offline are returned and told to the listener."""
+        now = self._clock()
+        offline: list[UUID] = []
+        # Members come back as bytes: the client does not decode responses.
+        expired = cast(list[bytes], await self._redis.zrangebyscore(self._instances, "-inf", now))
+        for dead in expired:
+            # Whoever removes the heartbeat sweeps the instance; the others pass it by.
+            if await self._redis.zrem(self._instances, dead):
+                offline.extend(await self._sweep(dead.decode(), now))
+        if offline and self._on_offline is not None:
+            await self._on_offline(offline)
+        return offline
+
+    async def _sweep(self, instance: str, now: float) -> list[UUID]:
+        marked = self._marked(instance)
+        users = [UUID(raw.decode()) async for raw in self._redis.sscan_iter(marked, count=500)]
+        offline: list[UUID] = []
+        for start in range(0, len(users), RENEW_BATCH):
+            batch = users[start : start + RENEW_BATCH]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in batch:
+                    key = self._key(user_id)
+                    pipe.zrem(key, instance)
+                    pipe.zremrangebyscore(key, "-inf", now)
+                    pipe.zcard(key)
+                counts = (await pipe.execute())[2::3]
+            offline.extend(u for u, count in zip(batch, counts, strict=True) if not count)
+        await self._redis.delete(marked)
+        log.info("presence.instance_swept", instance=instance, offline=len(offline))
+        return offline
+
+    async def _beat(self, until: float) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(self._instances, {self._instance: until})
+            # Outlives the heartbeat long enough for another instance to sweep it.
+            pipe.expire(self._marked(self._instance), int(self._ttl * 3) + 1)
+            await pipe.execute()
 
     def _key(self, user_id: UUID) -> str:
         return f"{self._prefix}{user_id}"
+
+    def _marked(self, instance: str) -> str:
+        """The users an instance has marked online."""
+        return f"{self._prefix}instance:{instance}"
