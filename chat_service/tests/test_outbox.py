@@ -24,7 +24,7 @@ from tests.helpers import Api, Person
 
 MESSAGE_CREATED_FIELDS = {
     "chat_id", "chat_name", "message_id", "seq", "sender_id", "sender_name", "text",
-    "reply_to_seq", "attachments", "member_ids",
+    "reply_to_seq", "attachments", "member_ids", "muted_ids",
 }  # fmt: skip
 
 
@@ -86,6 +86,7 @@ class TestOutboxRows:
             "reply_to_seq": None,
             "attachments": [],
             "member_ids": [str(alice.id), str(bob.id)],
+            "muted_ids": [],
         }
         assert created["actor_id"] == str(alice.id)
         UUID(created["event_id"])

@@ -43,6 +43,9 @@ async def test_chat_flow_on_sqlite(
         await api.call(alice, "POST", f"/api/v1/chats/{chat['id']}/read", json={"seq": 2})
         await api.call(carol, "POST", f"/api/v1/chats/{chat['id']}/read", json={"seq": 2})
         assert all(m["is_read"] for m in (await api.messages(alice, chat["id"]))["items"])
+        muted = await api.call(carol, "PUT", f"/api/v1/chats/{chat['id']}/mute", json={})
+        assert muted.json()["muted"] is True
+        assert (await api.send(alice, chat["id"], "to the muted")).status_code == 201
         found = await api.messages(carol, chat["id"], q="YO")
         assert [m["text"] for m in found["items"]] == ["yo"]
 

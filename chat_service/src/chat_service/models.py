@@ -7,7 +7,7 @@ message: a message is read by everyone once the lowest read position reaches its
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
@@ -35,6 +35,8 @@ NAME_MAX = 200
 CLIENT_MESSAGE_ID_MAX = 64
 FILENAME_MAX = 255
 REACTION_MAX = 32
+# A mute with no end, stored as a date (one column; the API shows it as no date).
+MUTED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class ChatType(StrEnum):
@@ -78,6 +80,9 @@ class Member(Base):
     display_name: Mapped[str] = mapped_column(String(NAME_MAX), default="")
     last_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The member gets no notification of the chat's messages until then (MUTED_FOREVER:
+    # until they unmute it); None or past: not muted.
+    muted_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Message(Base):

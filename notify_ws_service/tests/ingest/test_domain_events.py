@@ -55,6 +55,14 @@ class TestChatMessageCreated:
             ("Ann in Team", "hello", "chat.message_created")
         }
 
+    def test_members_who_muted_the_chat_are_not_notified(self) -> None:
+        sender, muted, listening = uuid4(), uuid4(), uuid4()
+        event = chat_message(sender, [sender, muted, listening])
+        event.data["muted_ids"] = [str(muted), "not-a-uuid"]
+        assert [n.user_id for n in notifications_for(event)] == [listening]
+        event.data["muted_ids"] = "garbage"
+        assert {n.user_id for n in notifications_for(event)} == {muted, listening}
+
     def test_a_redelivered_event_makes_the_same_message_ids(self) -> None:
         event = chat_message(uuid4(), [uuid4(), uuid4()])
         assert [n.message_id for n in notifications_for(event)] == [

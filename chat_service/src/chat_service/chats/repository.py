@@ -34,7 +34,13 @@ _LOCK_CHATS = (
     .with_for_update()
 )
 _READ_POSITIONS = (
-    select(Member.chat_id, Member.user_id, Member.last_read_seq, Member.display_name)
+    select(
+        Member.chat_id,
+        Member.user_id,
+        Member.last_read_seq,
+        Member.display_name,
+        Member.muted_until,
+    )
     .where(Member.chat_id.in_(bindparam("chat_ids", expanding=True)))
     .order_by(Member.chat_id, Member.joined_at, Member.user_id)
 )
@@ -83,9 +89,9 @@ async def co_members(session: AsyncSession, user_id: UUID) -> list[UUID]:
 
 async def read_positions(
     session: AsyncSession, chat_ids: Sequence[UUID]
-) -> Sequence[Row[UUID, UUID, int, str]]:
-    """Every member of the chats (chat_id, user_id, last_read_seq, display_name), in
-    joining order."""
+) -> Sequence[Row[UUID, UUID, int, str, datetime | None]]:
+    """Every member of the chats (chat_id, user_id, last_read_seq, display_name,
+    muted_until), in joining order."""
     return (await session.execute(_READ_POSITIONS, {"chat_ids": list(chat_ids)})).all()
 
 

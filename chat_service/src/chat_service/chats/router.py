@@ -8,14 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from chat_service.auth import REFUSALS
-from chat_service.chats import presence, service
+from chat_service.chats import mutes, presence, service
 from chat_service.chats.schemas import (
     ChatCreate,
     ChatList,
+    ChatMute,
     ChatPresence,
     ChatRead,
     ChatUpdate,
     MembersAdd,
+    MuteChange,
     OwnerChange,
 )
 from chat_service.dependencies import State, WorkDep
@@ -91,6 +93,20 @@ async def rename_chat(chat_id: UUID, body: ChatUpdate, work: WorkDep) -> ChatRea
 )
 async def transfer_ownership(chat_id: UUID, body: OwnerChange, work: WorkDep) -> ChatRead:
     return await service.transfer_ownership(work, chat_id, body.user_id)
+
+
+@router.put(
+    "/{chat_id}/mute",
+    summary="Mute the chat's notifications for you, until a time or until you unmute it",
+    responses=NOT_FOUND,
+)
+async def mute_chat(chat_id: UUID, body: MuteChange, work: WorkDep) -> ChatMute:
+    return await mutes.set_mute(work, chat_id, body.until, muted=True)
+
+
+@router.delete("/{chat_id}/mute", summary="Unmute the chat", responses=NOT_FOUND)
+async def unmute_chat(chat_id: UUID, work: WorkDep) -> ChatMute:
+    return await mutes.set_mute(work, chat_id, None, muted=False)
 
 
 @router.delete(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from chat_service.messages.schemas import MessageRead
 from chat_service.models import NAME_MAX, ChatType, Role
@@ -29,6 +29,30 @@ class ChatUpdate(InputSchema):
 
 class OwnerChange(InputSchema):
     user_id: UUID = Field(description="A member of the chat, to be its owner.")
+
+
+class MuteChange(InputSchema):
+    until: UtcDateTime | None = Field(
+        default=None,
+        description="When notifications resume; left out or null: not until you unmute "
+        "the chat. A moment already past mutes nothing (clients' clocks differ).",
+    )
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _a_date_time_string(cls, value: object) -> object:
+        # Pydantic would read a number as a Unix time; the schema says a date-time string.
+        if value is not None and not isinstance(value, str):
+            raise ValueError("a date-time string (RFC 3339)")
+        return value
+
+
+class ChatMute(Schema):
+    chat_id: UUID
+    muted: bool
+    muted_until: UtcDateTime | None = Field(
+        description="When a muted chat's notifications resume; null: never by themselves."
+    )
 
 
 class MembersAdd(InputSchema):
@@ -64,6 +88,8 @@ class ChatSummary(Schema):
     member_count: int
     last_read_seq: int = Field(description="Your read position.")
     unread_count: int = Field(description="Messages of others after your read position.")
+    muted: bool = Field(description="You get no notifications of its messages.")
+    muted_until: UtcDateTime | None = Field(description="When your mute ends; null: never.")
     last_message: MessageRead | None
 
 

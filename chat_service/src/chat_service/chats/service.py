@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from chat_service.chats import repository
 from chat_service.chats.access import owned_chat, visible_chat
+from chat_service.chats.mutes import mute_of
 from chat_service.chats.schemas import (
     ChatCreate,
     ChatList,
@@ -115,9 +116,11 @@ async def list_chats(
     floors = await repository.read_floors(session, chat_ids)
     last = await repository.last_messages(session, chat_ids)
     unread = await repository.unread_counts(session, me, chat_ids)
+    now = utcnow()
     items = []
     for chat, member in rows:
         message = last.get(chat.id)
+        mute = mute_of(chat.id, member.muted_until, now)
         items.append(
             ChatSummary(
                 id=chat.id,
@@ -130,6 +133,8 @@ async def list_chats(
                 member_count=counts.get(chat.id, 0),
                 last_read_seq=member.last_read_seq,
                 unread_count=unread.get(chat.id, 0),
+                muted=mute.muted,
+                muted_until=mute.muted_until,
                 last_message=None
                 if message is None
                 else MessageRead.of(message, read_seq=floors.get(chat.id, 0)),

@@ -21,6 +21,7 @@ from chat_service.attachments import repository as attachments
 from chat_service.attachments.schemas import AttachmentRead, summary_of
 from chat_service.chats import repository as chats
 from chat_service.context import Actor, chat_event
+from chat_service.database import as_utc
 from chat_service.errors import AttachmentNotFound, ChatNotFound, MessageNotFound, NotChatMember
 from chat_service.messages import repository
 from chat_service.messages.schemas import MessageCreate, MessageRead, SendResult
@@ -78,9 +79,13 @@ async def store_messages(
     rooms = {
         row.id: _Room(row.name, row.last_seq) for row in await chats.lock_chats(session, chat_ids)
     }
+    now = utcnow()
     for row in await chats.read_positions(session, chat_ids):
-        rooms[row.chat_id].reads[row.user_id] = row.last_read_seq
-        rooms[row.chat_id].names[row.user_id] = row.display_name
+        room = rooms[row.chat_id]
+        room.reads[row.user_id] = row.last_read_seq
+        room.names[row.user_id] = row.display_name
+        if row.muted_until is not None and as_utc(row.muted_until) > now:
+            room.muted.append(row.user_id)
     allowed = [s for s in sends if _refusal(s, rooms) is None]
     keys = [s.key for s in allowed if s.keyed or look_up_all]
     seen = {
@@ -92,7 +97,6 @@ async def store_messages(
     stored = Stored(outcomes=[])
     messages: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    now = utcnow()
     for send in sends:
         refusal = _refusal(send, rooms)
         if refusal is not None:
@@ -154,6 +158,7 @@ class _Room:
     reads: dict[UUID, int] = field(default_factory=dict)  # member -> last_read_seq
     names: dict[UUID, str] = field(default_factory=dict)  # member -> display name
     senders: set[UUID] = field(default_factory=set)
+    muted: list[UUID] = field(default_factory=list)  # members muting it now
 
     def floor(self) -> int:
         """The seq every member has read up to."""
@@ -233,6 +238,7 @@ def _created_event(send: Send, room: _Room, message: MessageRead) -> dict[str, A
             "reply_to_seq": message.reply_to_seq,
             "attachments": [a.model_dump(mode="json") for a in message.attachments],
             "member_ids": [str(u) for u in room.reads],
+            "muted_ids": [str(u) for u in room.muted],
         },
     )
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from chat_service.chats.schemas import MEMBERS_PER_REQUEST, ChatUpdate, OwnerChange
+from chat_service.chats.schemas import MEMBERS_PER_REQUEST, ChatUpdate, MuteChange, OwnerChange
 from chat_service.invites.schemas import InviteCreate
 from chat_service.messages.schemas import (
     PAGE_MAX,
@@ -42,6 +42,10 @@ class SearchChats(ListChats):
 
 
 class RenameChat(ChatUpdate):
+    chat_id: UUID
+
+
+class MuteChat(MuteChange):
     chat_id: UUID
 
 

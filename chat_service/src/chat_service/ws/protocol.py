@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from chat_service.auth import authenticate
-from chat_service.chats import presence
+from chat_service.chats import mutes, presence
 from chat_service.chats import service as chats
 from chat_service.chats.schemas import ChatCreate
 from chat_service.errors import TokenUserMismatch
@@ -89,6 +89,16 @@ async def _rename_chat(call: Call, r: req.RenameChat) -> dict[str, Any]:
 async def _transfer_ownership(call: Call, r: req.TransferOwnership) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
         return {"chat": _dump(await chats.transfer_ownership(work, r.chat_id, r.user_id))}
+
+
+async def _mute_chat(call: Call, r: req.MuteChat) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        return _dump(await mutes.set_mute(work, r.chat_id, r.until, muted=True))
+
+
+async def _unmute_chat(call: Call, r: req.ChatRef) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        return _dump(await mutes.set_mute(work, r.chat_id, None, muted=False))
 
 
 async def _delete_chat(call: Call, r: req.ChatRef) -> dict[str, Any]:
@@ -280,6 +290,23 @@ ACTIONS: dict[str, Action] = {
             "chat",
         ),
         _a(
+            "mute_chat",
+            "No notifications of the chat's messages for you until `until` (left out: "
+            "until you unmute it).",
+            req.MuteChat,
+            {**_CHAT, "until": "2026-12-31T08:00:00Z"},
+            _mute_chat,
+            "chat_id, muted, muted_until",
+        ),
+        _a(
+            "unmute_chat",
+            "Notifications of the chat's messages again.",
+            req.ChatRef,
+            _CHAT,
+            _unmute_chat,
+            "chat_id, muted, muted_until",
+        ),
+        _a(
             "delete_chat",
             "Delete a chat with its members and messages (owner).",
             req.ChatRef,
@@ -424,6 +451,7 @@ EVENTS: dict[str, str] = {
     "chat_created": "You are in a new chat. data: the chat.",
     "chat_renamed": "data: {name}.",
     "owner_changed": "data: {owner_id, previous_owner_id}.",
+    "chat_muted": "You (on another socket) muted or unmuted the chat. data: {muted, muted_until}.",
     "chat_deleted": "The chat is gone. data: {name}.",
     "member_added": "data: {user_ids, chat}.",
     "member_removed": "data: {user_ids}; if you are among them you no longer hear the chat.",

@@ -1,9 +1,9 @@
 """Domain events that become notifications: the one place the mapping lives.
 
-A new chat message notifies every member but its sender; an order's creation or status
-change notifies the order's owner (anonymous orders notify nobody). Each notification's
-message_id is derived from the event id and the recipient, so a redelivered event is
-stored once.
+A new chat message notifies every member but its sender and those who muted the chat;
+an order's creation or status change notifies the order's owner (anonymous orders
+notify nobody). Each notification's message_id is derived from the event id and the
+recipient, so a redelivered event is stored once.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def _uuid(value: Any) -> UUID | None:
         return None
 
 
+def _uuids(values: object) -> set[UUID]:
+    found = (_uuid(v) for v in values) if isinstance(values, list) else ()
+    return {u for u in found if u is not None}
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -45,7 +50,7 @@ def _notify(event: EventEnvelope, user_id: UUID, *, title: str, body: str) -> Ne
 def chat_message_created(event: EventEnvelope) -> list[NewNotification]:
     data = event.data
     sender = _uuid(data.get("sender_id")) or event.actor_id
-    members = {m for m in (_uuid(v) for v in data.get("member_ids") or ()) if m is not None}
+    members = _uuids(data.get("member_ids")) - _uuids(data.get("muted_ids"))
     chat_name = str(data.get("chat_name") or "a chat")
     sender_name = str(data.get("sender_name") or "someone")
     title = f"{sender_name} in {chat_name}"
