@@ -101,6 +101,11 @@ class TooManyReactions(Conflict):
         super().__init__(f"at most {limit} reactions of yours on one message")
 
 
+class TooManyPins(Conflict):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} pinned messages in a chat; unpin one first")
+
+
 class InvalidRequest(BadRequest):
     """A WebSocket frame whose fields do not validate (REST answers 422 instead)."""
 

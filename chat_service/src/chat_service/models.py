@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,6 +92,14 @@ class Message(Base):
         UniqueConstraint("chat_id", "seq"),
         # The idempotency key: a retry or a parallel duplicate finds the original.
         UniqueConstraint("chat_id", "sender_id", "client_message_id"),
+        # A chat's pins are listed without reading its history.
+        Index(
+            "ix_messages_pinned",
+            "chat_id",
+            "pinned_at",
+            postgresql_where=text("pinned_at IS NOT NULL"),
+            sqlite_where=text("pinned_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
@@ -103,6 +112,9 @@ class Message(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Deleted messages keep their seq (history stays gap-free) and lose their text.
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Pinned to the chat by a member (deleting the message unpins it).
+    pinned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pinned_by: Mapped[UUID | None] = mapped_column(Uuid)
     # The message this one answers, by its seq in the chat (which never changes).
     reply_to_seq: Mapped[int | None] = mapped_column(BigInteger)
     # What the message's attachments are (id, filename, content_type, size), copied from

@@ -266,3 +266,21 @@ async def reactions(
 
 async def drop_reactions(session: AsyncSession, message_ids: Sequence[UUID]) -> None:
     await session.execute(delete(Reaction).where(Reaction.message_id.in_(message_ids)))
+
+
+async def pinned(session: AsyncSession, chat_id: UUID, limit: int) -> list[Message]:
+    """The chat's pinned messages, newest pin first."""
+    statement = (
+        select(Message)
+        .where(Message.chat_id == chat_id, Message.pinned_at.is_not(None))
+        .order_by(Message.pinned_at.desc(), Message.seq.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def pin_count(session: AsyncSession, chat_id: UUID) -> int:
+    statement = select(func.count()).where(
+        Message.chat_id == chat_id, Message.pinned_at.is_not(None)
+    )
+    return int((await session.execute(statement)).scalar_one())

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from chat_service.auth import REFUSALS
 from chat_service.dependencies import CurrentActor, State, WorkDep
-from chat_service.messages import service
+from chat_service.messages import pins, service
 from chat_service.messages.schemas import (
     EMOJI_PATTERN,
     PAGE_MAX,
@@ -20,6 +20,7 @@ from chat_service.messages.schemas import (
     MessageReactions,
     MessageRead,
     MessageUpdate,
+    PinnedMessages,
     ReadMark,
     ReadState,
 )
@@ -132,3 +133,32 @@ async def remove_reaction(
 @router.post("/read", summary="Mark everything up to seq as read", responses=NOT_FOUND)
 async def read_messages(chat_id: UUID, body: ReadMark, work: WorkDep) -> ReadState:
     return await service.read_messages(work, chat_id, body.seq)
+
+
+@router.get("/pins", summary="The chat's pinned messages, newest pin first", responses=NOT_FOUND)
+async def pinned_messages(chat_id: UUID, work: WorkDep) -> PinnedMessages:
+    return await pins.pinned_messages(work, chat_id)
+
+
+PIN_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"description": "The message was deleted, or the chat has the most pins it may"},
+}
+
+
+@router.put(
+    "/messages/{message_id}/pin",
+    summary="Pin a message to the chat (any member; again: no change)",
+    responses=PIN_REFUSALS,
+)
+async def pin_message(chat_id: UUID, message_id: UUID, work: WorkDep) -> MessageRead:
+    return await pins.pin(work, chat_id, message_id, pinned=True)
+
+
+@router.delete(
+    "/messages/{message_id}/pin",
+    summary="Unpin a message (any member; not pinned: no change)",
+    responses=NOT_FOUND,
+)
+async def unpin_message(chat_id: UUID, message_id: UUID, work: WorkDep) -> MessageRead:
+    return await pins.pin(work, chat_id, message_id, pinned=False)

@@ -115,6 +115,8 @@ class MessageRead(Schema):
         default_factory=list,
         description="In history pages and replies; live changes arrive as reaction events.",
     )
+    pinned_at: UtcDateTime | None = Field(default=None, description="When it was pinned.")
+    pinned_by: UUID | None = Field(default=None, description="Who pinned it.")
 
     @classmethod
     def of(
@@ -135,7 +137,14 @@ class MessageRead(Schema):
             reply_to_seq=message.reply_to_seq,
             attachments=[AttachmentRead.of(a) for a in message.attachments or ()],
             reactions=list(reactions),
+            pinned_at=message.pinned_at,
+            pinned_by=message.pinned_by,
         )
+
+
+class PinnedMessages(Schema):
+    chat_id: UUID
+    items: list[MessageRead] = Field(description="The chat's pinned messages, newest pin first.")
 
 
 class MessagePage(Schema):

@@ -31,6 +31,7 @@ from chat_service.messages.schemas import (
     SendResult,
 )
 from chat_service.messages.sending import Send
+from chat_service.models import Member, Message
 from shared.db import utcnow
 from shared.logging import get_logger
 
@@ -91,13 +92,7 @@ async def edit_message(work: Work, chat_id: UUID, message_id: UUID, text: str) -
     message.text = text
     message.edited_at = utcnow()
     await work.session.flush()
-    members = await chats.members_of(work.session, chat_id)
-    reacted = await reaction_counts(work, [message.id])
-    result = MessageRead.of(
-        message,
-        read_seq=min(m.last_read_seq for m in members),
-        reactions=reacted.get(message.id, ()),
-    )
+    result, members = await as_read_by_members(work, message)
     work.record(
         "message_edited",
         chat_id=chat_id,
@@ -145,6 +140,7 @@ async def delete_messages(
         message.deleted = True
         message.text = ""
         message.attachments = None
+        message.pinned_at = message.pinned_by = None
     await work.session.flush()
     if carrying:
         await attachments.drop_of_messages(work.session, carrying)
@@ -222,6 +218,18 @@ async def react(
             },
         )
     return result
+
+
+async def as_read_by_members(work: Work, message: Message) -> tuple[MessageRead, list[Member]]:
+    """The message as members see it after a change, and the members to tell."""
+    members = await chats.members_of(work.session, message.chat_id)
+    reacted = await reaction_counts(work, [message.id])
+    result = MessageRead.of(
+        message,
+        read_seq=min(m.last_read_seq for m in members),
+        reactions=reacted.get(message.id, ()),
+    )
+    return result, members
 
 
 async def reaction_counts(

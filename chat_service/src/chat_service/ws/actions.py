@@ -92,6 +92,11 @@ class React(InputSchema):
     emoji: Emoji
 
 
+class MessageRef(InputSchema):
+    chat_id: UUID
+    message_id: UUID
+
+
 class WatchPresence(InputSchema):
     watch: bool = Field(default=True, description="false: stop")
 

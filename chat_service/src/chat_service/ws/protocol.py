@@ -20,6 +20,7 @@ from chat_service.chats import service as chats
 from chat_service.chats.schemas import ChatCreate
 from chat_service.errors import TokenUserMismatch
 from chat_service.invites import service as invites
+from chat_service.messages import pins
 from chat_service.messages import service as messages
 from chat_service.state import ChatState
 from chat_service.ws import actions as req
@@ -145,6 +146,16 @@ async def _reaction(call: Call, r: req.React, *, add: bool) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
         reacted = await messages.react(work, r.chat_id, r.message_id, r.emoji, add=add)
     return reacted.model_dump(mode="json")
+
+
+async def _pin(call: Call, r: req.MessageRef, *, pinned: bool) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        return {"message": _dump(await pins.pin(work, r.chat_id, r.message_id, pinned=pinned))}
+
+
+async def _get_pins(call: Call, r: req.ChatRef) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        return _dump(await pins.pinned_messages(work, r.chat_id))
 
 
 async def _delete_messages(call: Call, r: req.DeleteMessages) -> dict[str, Any]:
@@ -380,6 +391,30 @@ ACTIONS: dict[str, Action] = {
             "message_id, reactions",
         ),
         _a(
+            "pin_message",
+            "Pin a message to the chat (any member; again: no change).",
+            req.MessageRef,
+            {**_CHAT, "message_id": "0b7e4a1c-3f5d-4e2a-9c8b-1d2e3f4a5b6c"},
+            partial(_pin, pinned=True),
+            "message",
+        ),
+        _a(
+            "unpin_message",
+            "Unpin a message (not pinned: no change).",
+            req.MessageRef,
+            {**_CHAT, "message_id": "0b7e4a1c-3f5d-4e2a-9c8b-1d2e3f4a5b6c"},
+            partial(_pin, pinned=False),
+            "message",
+        ),
+        _a(
+            "get_pins",
+            "The chat's pinned messages, newest pin first.",
+            req.ChatRef,
+            _CHAT,
+            _get_pins,
+            "chat_id, items",
+        ),
+        _a(
             "read_messages",
             "Mark everything up to `seq` as read.",
             req.ReadMessages,
@@ -461,6 +496,8 @@ EVENTS: dict[str, str] = {
     "reaction_added": "data: {message_id, seq, user_id, emoji, reactions} (all of the "
     "message's reactions after the change).",
     "reaction_removed": "data: as reaction_added.",
+    "message_pinned": "data: {message_id, seq, user_id} (who pinned it).",
+    "message_unpinned": "data: as message_pinned. A deleted message is unpinned without it.",
     "read": "A member read up to a seq. data: {user_id, last_read_seq, read_seq}; "
     "messages up to read_seq are read by everyone.",
     "typing": "data: {user_id, display_name}.",
