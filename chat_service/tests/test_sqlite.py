@@ -45,9 +45,11 @@ async def test_chat_flow_on_sqlite(
         assert all(m["is_read"] for m in (await api.messages(alice, chat["id"]))["items"])
         muted = await api.call(carol, "PUT", f"/api/v1/chats/{chat['id']}/mute", json={})
         assert muted.json()["muted"] is True
-        assert (await api.send(alice, chat["id"], "to the muted")).status_code == 201
+        assert (await api.send(alice, chat["id"], "Привет, muted")).status_code == 201
         found = await api.messages(carol, chat["id"], q="YO")
         assert [m["text"] for m in found["items"]] == ["yo"]
+        found = await api.messages(carol, chat["id"], q="ПРИВЕТ")  # any script's case
+        assert [m["text"] for m in found["items"]] == ["Привет, muted"]
 
         file = await uploaded(api, alice, chat["id"])
         sent = await api.call(

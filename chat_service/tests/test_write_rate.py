@@ -8,6 +8,7 @@ from uuid import uuid4
 import httpx
 
 from chat_service.main import create_app
+from shared.testing.proxy import tcp_proxy
 from shared.testing.server import serve
 from tests.conftest import MakeSettings
 from tests.helpers import Api, Person
@@ -52,3 +53,22 @@ async def test_instances_share_the_count_through_redis(
         assert (await Api(b, second).send(alice, chat["id"], "one")).status_code == 201
         refused = await Api(a, first).send(alice, chat["id"], "two")
         assert refused.status_code == 429
+
+
+async def test_writes_go_on_while_redis_is_down(
+    make_settings: MakeSettings, redis_url: str, alice: Person, bob: Person
+) -> None:
+    target = redis_url.removeprefix("redis://").split("/")[0]
+    async with tcp_proxy(target) as proxy:
+        settings = make_settings(
+            redis_url=f"redis://{proxy.address}/0",
+            redis_channel_prefix=f"test:chat:{uuid4().hex}:",
+            rest_writes_per_window=1,
+            rest_write_window_seconds=WINDOW,
+        )
+        async with serve(create_app(settings)) as base, httpx.AsyncClient(base_url=base) as client:
+            api = Api(client, base)
+            chat = await api.create_chat(alice, bob)
+            assert (await api.send(alice, chat["id"], "counted")).status_code == 429
+            proxy.cut()
+            assert (await api.send(alice, chat["id"], "uncounted")).status_code == 201

@@ -5,7 +5,7 @@ of it, nobody else does; refusals change nothing."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import FastAPI
@@ -71,6 +71,20 @@ class TestMute:
         await asyncio.sleep(1.5)
         assert await listed(api, alice, chat) == {"muted": False, "muted_until": None}
         assert await muted_ids_of_last_message(api, app, bob, chat["id"]) == []
+
+    async def test_an_offset_is_kept_and_the_far_future_is_for_good(
+        self, api: Api, alice: Person, bob: Person
+    ) -> None:
+        chat = await api.create_chat(alice, bob)
+        later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+        local = later.astimezone(timezone(timedelta(hours=2))).isoformat()
+        muted = await api.call(alice, "PUT", mute_path(chat), json={"until": local})
+        assert muted.json()["muted_until"] == later.isoformat().replace("+00:00", "Z")
+        assert (await listed(api, alice, chat))["muted_until"] == muted.json()["muted_until"]
+        far = await api.call(
+            alice, "PUT", mute_path(chat), json={"until": "9999-12-31T23:59:59-23:59"}
+        )
+        assert far.json() == {"chat_id": chat["id"], "muted": True, "muted_until": None}
 
     async def test_over_the_socket(
         self, api: Api, chat_url: str, alice: Person, bob: Person

@@ -9,6 +9,7 @@ from typing import Any
 from tests.helpers import Api, Person, connect
 
 TEXTS = ["Hello World", "nothing here", "100% sure", "under_score", "hello again", "HeLLo!"]
+CYRILLIC = "Привет, мир"
 
 
 async def chat_with_history(api: Api, alice: Person, bob: Person) -> str:
@@ -46,6 +47,11 @@ class TestSearch:
         assert texts(await api.messages(alice, chat_id, q="%")) == ["100% sure"]
         assert texts(await api.messages(alice, chat_id, q="_")) == ["under_score"]
         assert texts(await api.messages(alice, chat_id, q="missing")) == []
+
+    async def test_any_script_in_any_case(self, api: Api, alice: Person, bob: Person) -> None:
+        chat = await api.create_chat(alice, bob)
+        await api.send(alice, chat["id"], CYRILLIC)
+        assert texts(await api.messages(bob, chat["id"], q="ПРИВЕТ")) == [CYRILLIC]
 
     async def test_over_the_socket(
         self, api: Api, chat_url: str, alice: Person, bob: Person

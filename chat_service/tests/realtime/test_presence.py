@@ -154,6 +154,9 @@ class TestInstances:
             await second.connected(back_later)  # back on another instance after the TTL
             swept = await asyncio.gather(first.sweep(), second.sweep())
             assert sorted(map(len, swept)) == [0, 1]  # one sweeper claims it
+            async with asyncio.timeout(5):  # told in a task of its own
+                while not told:
+                    await asyncio.sleep(0.01)
             assert told == [[alone]]
             assert await first.online([alone, also_here, back_later, left]) == {
                 also_here,
@@ -164,6 +167,29 @@ class TestInstances:
         finally:
             await first.stop()
             await second.stop()
+            await redis.aclose()
+
+    async def test_an_instance_swept_while_alive_marks_its_users_again(
+        self, redis_url: str
+    ) -> None:
+        redis = Redis.from_url(redis_url)
+        now = [1_000_000.0]
+        prefix = f"p-{uuid4().hex[:8]}:"
+        stalled = RedisPresence(redis, prefix=prefix, ttl=30, clock=lambda: now[0])
+        sweeper = RedisPresence(redis, prefix=prefix, ttl=30, clock=lambda: now[0])
+        user = uuid4()
+        try:
+            await stalled.renew()
+            await stalled.connected(user)
+            now[0] += 31  # it renewed nothing for longer than the TTL
+            assert await sweeper.sweep() == [user]
+            await stalled.renew()
+            assert await sweeper.online([user]) == {user}
+            now[0] += 31
+            assert await sweeper.sweep() == [user]  # its marked set was rebuilt too
+        finally:
+            await stalled.stop()
+            await sweeper.stop()
             await redis.aclose()
 
     async def test_watchers_hear_a_dead_instances_users_go(

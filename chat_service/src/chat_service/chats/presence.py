@@ -43,12 +43,18 @@ async def _changed(state: ChatState, user_id: UUID, *, online: bool, tell: bool 
 
 
 async def went_offline(state: ChatState, user_ids: list[UUID]) -> None:
-    """Users an instance that died had online, and no other instance has."""
+    """Users an instance that died had online, and no other instance had then. Each is
+    looked at again under its lock: one back online meanwhile was told so already."""
+    presence = state.presence
     for user_id in user_ids:
         try:
-            await _tell(state, user_id, online=False)
+            async with presence.lock(user_id), asyncio.timeout(PRESENCE_TIMEOUT):
+                if not await presence.online([user_id]):
+                    await _tell(state, user_id, online=False)
         except Exception as exc:
             log.warning("presence.failed", error=repr(exc), user_id=str(user_id))
+        finally:
+            presence.release(user_id)
 
 
 async def _tell(state: ChatState, user_id: UUID, *, online: bool) -> None:

@@ -151,6 +151,13 @@ async def delete_members(session: AsyncSession, chat_id: UUID, user_ids: Sequenc
     )
 
 
+async def hand_over(session: AsyncSession, chat_id: UUID, owner: UUID, heir: UUID) -> bool:
+    """Makes ``heir`` the owner if ``owner`` still is; False if not."""
+    statement = update(Chat).where(Chat.id == chat_id, Chat.owner_id == owner).values(owner_id=heir)
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
 async def delete_chat(session: AsyncSession, chat_id: UUID) -> None:
     # Members, messages and invites go with it (ON DELETE CASCADE).
     await session.execute(delete(Chat).where(Chat.id == chat_id))

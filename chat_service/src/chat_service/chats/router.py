@@ -98,13 +98,13 @@ async def transfer_ownership(chat_id: UUID, body: OwnerChange, work: WorkDep) ->
 @router.put(
     "/{chat_id}/mute",
     summary="Mute the chat's notifications for you, until a time or until you unmute it",
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **FORBIDDEN},
 )
 async def mute_chat(chat_id: UUID, body: MuteChange, work: WorkDep) -> ChatMute:
     return await mutes.set_mute(work, chat_id, body.until, muted=True)
 
 
-@router.delete("/{chat_id}/mute", summary="Unmute the chat", responses=NOT_FOUND)
+@router.delete("/{chat_id}/mute", summary="Unmute the chat", responses={**NOT_FOUND, **FORBIDDEN})
 async def unmute_chat(chat_id: UUID, work: WorkDep) -> ChatMute:
     return await mutes.set_mute(work, chat_id, None, muted=False)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID
 
 from pydantic import Field, field_validator
 
 from chat_service.messages.schemas import MessageRead
-from chat_service.models import NAME_MAX, ChatType, Role
+from chat_service.models import MUTED_FOREVER, NAME_MAX, ChatType, Role
 from chat_service.schemas import InputSchema, Schema, UtcDateTime
 
 MEMBERS_PER_REQUEST = 1000
@@ -45,6 +46,17 @@ class MuteChange(InputSchema):
         if value is not None and not isinstance(value, str):
             raise ValueError("a date-time string (RFC 3339)")
         return value
+
+    @field_validator("until")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC (SQLite would drop another offset); no later than for good."""
+        if value is None:
+            return None
+        try:
+            return min(value.astimezone(UTC), MUTED_FOREVER)
+        except OverflowError:  # past year 9999 once in UTC
+            return MUTED_FOREVER
 
 
 class ChatMute(Schema):

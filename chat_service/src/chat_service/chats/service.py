@@ -168,7 +168,9 @@ async def transfer_ownership(work: Work, chat_id: UUID, user_id: UUID) -> ChatRe
     heir = next((m for m in members if m.user_id == user_id), None)
     if heir is None:
         raise MemberNotFound()
-    me.role, heir.role, chat.owner_id = Role.MEMBER.value, Role.OWNER.value, user_id
+    if not await repository.hand_over(work.session, chat_id, me.user_id, user_id):
+        raise NotChatOwner()  # handed over meanwhile (SQLite takes no row locks)
+    me.role, heir.role = Role.MEMBER.value, Role.OWNER.value
     await work.session.flush()
     change = {"owner_id": str(user_id), "previous_owner_id": str(me.user_id)}
     work.record("owner_changed", chat_id=chat_id, data={"chat_id": str(chat_id), **change})

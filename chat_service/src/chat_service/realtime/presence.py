@@ -9,9 +9,11 @@ without closing its sockets takes its users offline within the TTL.
 Each instance also keeps a heartbeat (``{prefix}presence:instances``, scored alike) and
 the set of users it has marked. Renewing, an instance sweeps the instances whose
 heartbeat has expired: it claims one by removing its heartbeat (one sweeper wins), takes
-its marks away and reports the users left with none, whose people are then told. Marks
-and heartbeats are scored with the instances' clocks, which must agree to well within
-the TTL (NTP).
+its marks away and reports the users left with none, whose people are then told (in a
+task of its own: a large instance's users must not hold up the sweeper's renewal). An
+instance that was swept while alive (stalled past the TTL) finds its heartbeat gone at
+its next renewal and marks all its users again. Marks and heartbeats are scored with
+the instances' clocks, which must agree to well within the TTL (NTP).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from typing import cast
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, cast
 from uuid import UUID
 
 from redis.asyncio import Redis
@@ -34,7 +36,7 @@ log = get_logger(__name__)
 RENEW_BATCH = 1000
 
 # Told of users who went offline with an instance that died.
-OfflineListener = Callable[[list[UUID]], Awaitable[None]]
+OfflineListener = Callable[[list[UUID]], Coroutine[Any, Any, None]]
 
 
 class Presence:
@@ -112,6 +114,7 @@ class RedisPresence(Presence):
         self._clock = clock
         self._instance = uuid.uuid4().hex
         self._instances = f"{self._prefix}instances"
+        self._telling: set[asyncio.Task[None]] = set()
         self._renewal = Periodic(
             self.renew,
             interval=ttl / 3,
@@ -128,6 +131,9 @@ class RedisPresence(Presence):
         """Take this instance's marks away (its sockets are closing: their users may
         be back on another instance at once)."""
         await self._renewal.stop()
+        for task in list(self._telling):
+            task.cancel()
+        await asyncio.gather(*self._telling, return_exceptions=True)
         users = list(self._sockets)
         self._sockets.clear()
         for start in range(0, len(users), RENEW_BATCH):
@@ -180,13 +186,18 @@ class RedisPresence(Presence):
         (the user's last socket here closed) stays away."""
         users = list(self._sockets)
         until = self._clock() + self._ttl
-        await self._beat(until)
+        swept = await self._beat(until)
+        if swept and users:
+            log.warning("presence.marked_again", users=len(users))
         for start in range(0, len(users), RENEW_BATCH):
+            batch = users[start : start + RENEW_BATCH]
             async with self._redis.pipeline(transaction=False) as pipe:
-                for user_id in users[start : start + RENEW_BATCH]:
+                for user_id in batch:
                     key = self._key(user_id)
-                    pipe.zadd(key, {self._instance: until}, xx=True)
+                    pipe.zadd(key, {self._instance: until}, xx=not swept)
                     pipe.expire(key, int(self._ttl * 2) + 1)
+                if swept:
+                    pipe.sadd(self._marked(self._instance), *(str(u) for u in batch))
                 await pipe.execute()
         await self.sweep()
 
@@ -202,7 +213,9 @@ class RedisPresence(Presence):
             if await self._redis.zrem(self._instances, dead):
                 offline.extend(await self._sweep(dead.decode(), now))
         if offline and self._on_offline is not None:
-            await self._on_offline(offline)
+            task = asyncio.create_task(self._on_offline(offline), name="presence-offline")
+            self._telling.add(task)
+            task.add_done_callback(self._telling.discard)
         return offline
 
     async def _sweep(self, instance: str, now: float) -> list[UUID]:
@@ -223,12 +236,14 @@ class RedisPresence(Presence):
         log.info("presence.instance_swept", instance=instance, offline=len(offline))
         return offline
 
-    async def _beat(self, until: float) -> None:
+    async def _beat(self, until: float) -> bool:
+        """Pushes the heartbeat forward; True if it was gone (swept, or the first)."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(self._instances, {self._instance: until})
             # Outlives the heartbeat long enough for another instance to sweep it.
             pipe.expire(self._marked(self._instance), int(self._ttl * 3) + 1)
-            await pipe.execute()
+            added, _ = await pipe.execute()
+        return bool(added)
 
     def _key(self, user_id: UUID) -> str:
         return f"{self._prefix}{user_id}"
