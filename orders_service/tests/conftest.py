@@ -40,7 +40,9 @@ async def empty_tables(database_url: str, session_app_database_url: str) -> None
     for url in (database_url, session_app_database_url):
         connection = await asyncpg.connect(plain_dsn(url))
         try:
-            await connection.execute("TRUNCATE orders, outbox RESTART IDENTITY")
+            await connection.execute(
+                "TRUNCATE orders, order_status_changes, outbox RESTART IDENTITY"
+            )
         finally:
             await connection.close()
 

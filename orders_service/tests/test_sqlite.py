@@ -33,3 +33,5 @@ async def test_the_seed_flow_on_sqlite(make_settings: SettingsFactory, tmp_path:
         order = (await client.get("/api/v1/orders/1")).json()
         assert (order["status"], order["version"]) == ("paid", 2)
         assert order["created_at"].endswith("Z")
+        history = (await client.get("/api/v1/orders/1/history")).json()["items"]
+        assert [(c["version"], c["status"]) for c in history] == [(1, "created"), (2, "paid")]

@@ -70,6 +70,14 @@ class TestRestOwnership:
             "/api/v1/orders/1/status", json={"status": "paid"}, headers=alice.headers
         )
         assert paid.json()["status"] == "paid"
+        for headers in (bob.headers, {}):
+            hidden = await client.get("/api/v1/orders/1/history", headers=headers)
+            assert hidden.status_code == 404
+        history = await client.get("/api/v1/orders/1/history", headers=alice.headers)
+        assert [(c["status"], c["actor_id"]) for c in history.json()["items"]] == [
+            ("created", str(alice.id)),
+            ("paid", str(alice.id)),
+        ]
 
     async def test_lists_show_own_and_anonymous_orders(
         self, client: httpx.AsyncClient, alice: AuthUser, bob: AuthUser

@@ -93,6 +93,8 @@ class TestConcurrentChanges:
             final = (await client.get("/api/v1/orders/1")).json()
             assert final["status"] == previous
             assert final["version"] == 1 + len(winners)
+            history = (await client.get("/api/v1/orders/1/history")).json()["items"]
+            assert [c["status"] for c in history] == ["created", *(s["status"] for s in steps)]
             # Sockets saw exactly the winning steps, in order.
             seen = [(await ws.recv_until("order_status_changed"))["status"] for _ in winners]
             assert seen == [step["status"] for step in steps]

@@ -116,6 +116,26 @@ class TestChangeStatus:
             response = await client.post("/api/v1/orders/1/status", json={"status": status})
             assert response.status_code == 200
             assert (response.json()["status"], response.json()["version"]) == (status, version)
+        refused = await client.post("/api/v1/orders/1/status", json={"status": "paid"})
+        assert refused.status_code == 409
+
+        history = (await client.get("/api/v1/orders/1/history")).json()
+        assert history["order_id"] == 1
+        steps = [(c["version"], c["status"], c["actor_id"]) for c in history["items"]]
+        assert steps == [
+            (1, "created", None),
+            (2, "paid", None),
+            (3, "shipped", None),
+            (4, "delivered", None),
+        ]
+        times = [c["changed_at"] for c in history["items"]]
+        assert times == sorted(times)
+        assert all(t.endswith("Z") for t in times)
+
+    async def test_history_of_an_unknown_order_is_404(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/api/v1/orders/7/history")
+        assert (response.status_code, response.json()["error"]) == (404, "OrderNotFound")
+        assert (await client.get("/api/v1/orders/0/history")).status_code == 422
 
     @pytest.mark.parametrize(
         ("path", "target"),

@@ -6,7 +6,7 @@ sockets and the relay get woken, so REST, broadcasts and ``orders.events`` agree
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -15,6 +15,7 @@ from orders_service.broadcast.bus import Bus
 from orders_service.broadcast.messages import OrderBroadcast
 from orders_service.models import OrderRecord, OrderStatus
 from orders_service.orders import service
+from orders_service.orders.repository import HistoryRow
 from orders_service.orders.service import Actor
 from shared.logging import get_logger
 
@@ -62,6 +63,10 @@ class OrderOperations:
     async def get(self, *, order_id: int, actor: Actor) -> OrderRecord:
         async with self._engine.connect() as connection:
             return await service.get_order(connection, order_id=order_id, actor=actor)
+
+    async def history(self, *, order_id: int, actor: Actor) -> Sequence[HistoryRow]:
+        async with self._engine.connect() as connection:
+            return await service.order_history(connection, order_id=order_id, actor=actor)
 
     async def page(
         self, *, actor: Actor, status: OrderStatus | None, limit: int, offset: int

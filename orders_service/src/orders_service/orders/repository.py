@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from orders_service.models import Order, OrderRecord, OrderStatus, OutboxEvent
+from orders_service.models import Order, OrderRecord, OrderStatus, OutboxEvent, StatusChange
 from shared.db import utcnow
 
 
@@ -73,11 +74,18 @@ _INSERT_EVENT = (
     " AS TEXT), :correlation_id, :now FROM written"
 )
 
+# The status the change left, in the order's history.
+_INSERT_HISTORY = (
+    "INSERT INTO order_status_changes (order_id, version, status, actor_id, changed_at)"
+    " SELECT written.id, written.version, written.status, :actor_id, :now FROM written"
+)
+
 _CREATE_WITH_EVENT = _returning_order(
     "WITH written AS ("
     " INSERT INTO orders (customer, status, owner_id, version, created_at, updated_at)"
     f" VALUES (:customer, :status, :owner_id, 1, :now, :now) RETURNING {_SELECT}"
-    f"), event AS ({_INSERT_EVENT}) SELECT {_SELECT} FROM written"
+    f"), event AS ({_INSERT_EVENT}), history AS ({_INSERT_HISTORY})"
+    f" SELECT {_SELECT} FROM written"
 )
 
 # The UPDATE is conditional on the status and on who may change the order (as
@@ -90,7 +98,8 @@ _CHANGE_WITH_EVENT = _returning_order(
     " WHERE id = :order_id AND status = :expected"
     " AND (owner_id IS NULL OR owner_id = :user_id OR :everything)"
     f" RETURNING {_SELECT}"
-    f"), event AS ({_INSERT_EVENT}) SELECT {_SELECT} FROM written"
+    f"), event AS ({_INSERT_EVENT}), history AS ({_INSERT_HISTORY})"
+    f" SELECT {_SELECT} FROM written"
 )
 
 _READ = _returning_order(f"SELECT {_SELECT} FROM orders WHERE id = :order_id")
@@ -122,7 +131,12 @@ async def create_with_event(
     now = utcnow()
     if _one_statement(connection):
         pending = OrderRecord(0, customer, OrderStatus.CREATED, owner_id, 1, now, now)
-        params = {"customer": customer, "status": OrderStatus.CREATED.value, "owner_id": owner_id}
+        params = {
+            "customer": customer,
+            "status": OrderStatus.CREATED.value,
+            "owner_id": owner_id,
+            "actor_id": owner_id,
+        }
         row = await connection.execute(_CREATE_WITH_EVENT, {**params, **event(pending), "now": now})
         return _record(row.one())
     statement = insert(Order).values(
@@ -136,6 +150,7 @@ async def create_with_event(
     row = await connection.execute(statement.returning(*_table_columns()))
     created = _record(row.one())
     await connection.execute(insert(OutboxEvent).values(event(created)))
+    await _add_history(connection, created, owner_id, now)
     return created
 
 
@@ -160,6 +175,7 @@ async def change_with_event(
             "target": target.value,
             "user_id": visibility.user_id,
             "everything": visibility.everything,
+            "actor_id": visibility.user_id,
         }
         row = await connection.execute(_CHANGE_WITH_EVENT, {**params, **event(pending), "now": now})
         changed = row.one_or_none()
@@ -175,7 +191,35 @@ async def change_with_event(
         return None
     after = _record(changed)
     await connection.execute(insert(OutboxEvent).values(event(after)))
+    await _add_history(connection, after, visibility.user_id, now)
     return after
+
+
+async def _add_history(
+    connection: AsyncConnection, order: OrderRecord, actor_id: UUID | None, now: datetime
+) -> None:
+    values = {"version": order.version, "status": order.status, "actor_id": actor_id}
+    await connection.execute(
+        insert(StatusChange).values(order_id=order.id, changed_at=now, **values)
+    )
+
+
+HistoryRow = Row[int, OrderStatus, UUID | None, datetime]
+
+
+async def history(connection: AsyncConnection, order_id: int) -> Sequence[HistoryRow]:
+    """The order's statuses (version, status, actor_id, changed_at), oldest first."""
+    statement = (
+        select(
+            StatusChange.version,
+            StatusChange.status,
+            StatusChange.actor_id,
+            StatusChange.changed_at,
+        )
+        .where(StatusChange.order_id == order_id)
+        .order_by(StatusChange.version)
+    )
+    return (await connection.execute(statement)).all()
 
 
 async def page(

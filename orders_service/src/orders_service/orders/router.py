@@ -13,9 +13,11 @@ from orders_service.orders.schemas import (
     PAGE_LIMIT_MAX,
     PAGE_OFFSET_MAX,
     OrderCreate,
+    OrderHistory,
     OrderPage,
     OrderRead,
     OrderStatusUpdate,
+    StatusChangeRead,
 )
 
 Responses = dict[int | str, dict[str, Any]]
@@ -110,6 +112,22 @@ async def get_order(
     order_id: OrderIdPath, operations: OperationsDep, user: OptionalUser
 ) -> OrderRead:
     return OrderRead.model_validate(await operations.get(order_id=order_id, actor=user))
+
+
+@router.get(
+    "/{order_id}/history",
+    summary="An order's status history",
+    openapi_extra=_TOKEN_OPTIONAL,
+    description="Every status the order has had, oldest first, with when and by whom.",
+    responses={**_NOT_FOUND, **_BAD_TOKEN},
+)
+async def order_history(
+    order_id: OrderIdPath, operations: OperationsDep, user: OptionalUser
+) -> OrderHistory:
+    changes = await operations.history(order_id=order_id, actor=user)
+    return OrderHistory(
+        order_id=order_id, items=[StatusChangeRead.model_validate(c) for c in changes]
+    )
 
 
 @router.post(

@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+)
 
 from orders_service.database import as_utc
 from orders_service.models import CUSTOMER_MAX, OrderStatus
@@ -26,6 +33,8 @@ Customer = Annotated[
         pattern=NO_NUL,
     ),
 ]
+# SQLite hands back naive datetimes; every stored moment is UTC.
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 OrderId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1, examples=[1])]
 
 
@@ -56,13 +65,22 @@ class OrderRead(Schema):
         default=None, description="The user who created it; null for an anonymous order"
     )
     version: int = Field(examples=[1], description="Incremented by every status change")
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
-    @field_validator("created_at", "updated_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
+
+class StatusChangeRead(Schema):
+    version: int = Field(examples=[2], description="The order's version the status came with")
+    status: OrderStatus = Field(examples=[OrderStatus.PAID])
+    actor_id: UUID | None = Field(description="Who changed it; null: anonymous")
+    changed_at: UtcDateTime
+
+
+class OrderHistory(Schema):
+    order_id: int
+    items: list[StatusChangeRead] = Field(
+        description="Every status the order has had, oldest first"
+    )
 
 
 class OrderPage(Schema):

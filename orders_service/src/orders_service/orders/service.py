@@ -6,6 +6,7 @@ the order and its outbox event together (in one statement on PostgreSQL).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from orders_service.errors import InvalidTransition, OrderNotFound
 from orders_service.models import OrderRecord, OrderStatus
 from orders_service.orders import repository
-from orders_service.orders.repository import Visibility
+from orders_service.orders.repository import HistoryRow, Visibility
 from orders_service.orders.transitions import can_change, only_source
 from shared.auth.tokens import TokenClaims
 from shared.events.envelope import EventEnvelope
@@ -76,6 +77,13 @@ async def get_order(connection: AsyncConnection, *, order_id: int, actor: Actor)
     if order is None or not visibility(actor).allows(order):
         raise OrderNotFound()
     return order
+
+
+async def order_history(
+    connection: AsyncConnection, *, order_id: int, actor: Actor
+) -> Sequence[HistoryRow]:
+    await get_order(connection, order_id=order_id, actor=actor)
+    return await repository.history(connection, order_id)
 
 
 async def list_orders(
