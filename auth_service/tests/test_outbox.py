@@ -211,6 +211,26 @@ class TestSessionEnded:
         )
         assert events[-1]["data"]["reason"] == "refresh_reuse"
 
+    async def test_a_new_password_publishes_it_for_the_other_sessions(
+        self, client: httpx.AsyncClient, settings: Settings
+    ) -> None:
+        email = await _register(client)
+        user_id, _, _ = await _login(client, email)
+        _, other, _ = await _login(client, email)
+        login = await client.post(
+            "/api/v1/auth/login", data={"username": email, "password": PASSWORD}
+        )
+        changed = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        )
+        assert changed.json() == {"ended": 2}
+        events = await _events_of(settings.kafka_bootstrap_servers, user_id, until=_ended(other))
+        assert {e["data"]["reason"] for e in events if e["type"] == "session.ended"} == {
+            "password_changed"
+        }
+
 
 class TestBrokerOutage:
     async def test_registration_succeeds_and_the_event_arrives_once_the_broker_is_back(

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.auth import service
+from auth_service.auth.schemas import VerifiedToken
 from auth_service.events import OUTBOX_PENDING
 from auth_service.models import User
 from auth_service.passwords import Passwords
@@ -74,11 +75,20 @@ RegistrationLimitDep = Annotated[RegistrationLimit, Depends(get_registrations)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-async def current_user(session: SessionDep, tokens: TokensDep, token: BearerToken) -> User:
+async def current_login(
+    session: SessionDep, tokens: TokensDep, token: BearerToken
+) -> tuple[User, VerifiedToken]:
+    """The caller and the session of their token (alive, or 401)."""
     if not token:
         raise Unauthorized()
-    user, _ = await service.verify(session, tokens, token=token)
-    return user
+    return await service.verify(session, tokens, token=token)
+
+
+CurrentLogin = Annotated[tuple[User, VerifiedToken], Depends(current_login)]
+
+
+def current_user(login: CurrentLogin) -> User:
+    return login[0]
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, NotFound, ServiceError, Unauthorized
+from shared.errors import Conflict, Forbidden, NotFound, ServiceError, Unauthorized
 
 
 class WeakPassword(ServiceError):
@@ -17,6 +17,16 @@ class EmailTaken(Conflict):
 class InvalidCredentials(Unauthorized):
     def __init__(self) -> None:
         super().__init__("invalid email or password")
+
+
+class WrongPassword(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("the current password is wrong")
+
+
+class SessionNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such session of yours")
 
 
 class RefreshTokenReused(Unauthorized):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.events import record_session_ended
@@ -40,6 +40,37 @@ async def revoke(session: AsyncSession, login: LoginSession, *, reason: str) -> 
         login.revoked_reason = reason
         record_session_ended(session, login)
         await session.flush()
+
+
+async def live_of_user(session: AsyncSession, user_id: UUID) -> list[LoginSession]:
+    """The user's sessions not ended or expired, most recently used first."""
+    query = (
+        select(LoginSession)
+        .where(
+            LoginSession.user_id == user_id,
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > utcnow(),
+        )
+        .order_by(func.coalesce(LoginSession.refreshed_at, LoginSession.created_at).desc())
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def revoke_all_of_user(
+    session: AsyncSession, user_id: UUID, *, keep: UUID | None, reason: str
+) -> int:
+    """Ends every live session of the user but ``keep``; returns how many."""
+    query = select(LoginSession).where(
+        LoginSession.user_id == user_id,
+        LoginSession.revoked_at.is_(None),
+        LoginSession.id != keep,
+    )
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    ended = list((await session.scalars(query)).all())
+    for login in ended:
+        await revoke(session, login, reason=reason)
+    return len(ended)
 
 
 async def purge_ended(

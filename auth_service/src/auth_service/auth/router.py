@@ -1,4 +1,5 @@
-"""/api/v1/auth: register, login, refresh, logout, verify; and the public keys."""
+"""/api/v1/auth: register, login, refresh, logout, verify, my sessions and password; and
+the public keys."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from auth_service.auth import service
+from auth_service.auth import account, service
 from auth_service.auth.schemas import (
     JwkSet,
     LogoutRequest,
+    PasswordChange,
     RefreshRequest,
     RegisterRequest,
+    SessionList,
+    SessionsEnded,
     TokenPair,
     VerifiedToken,
 )
 from auth_service.dependencies import (
     BearerToken,
     ClientAddress,
+    CurrentLogin,
     PasswordsDep,
     RegistrationLimitDep,
     SessionDep,
@@ -170,6 +175,65 @@ async def verify(
     _, verified = await service.verify(session, tokens, token=presented)
     response.headers.update(NO_STORE)
     return verified
+
+
+@router.get("/sessions", summary="My sessions (devices) that are logged in", responses=errors(401))
+async def list_sessions(session: SessionDep, login: CurrentLogin) -> SessionList:
+    """Each login that has not ended or expired, with where it logged in from and when
+    it was last active; `current` marks the one making this request."""
+    return await account.list_sessions(session, login[1])
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End one of my sessions (log a device out)",
+    responses=errors(401, 404),
+)
+async def end_session(session_id: UUID, session: SessionDep, login: CurrentLogin) -> None:
+    """As a logout of that session: its tokens stop working everywhere within a moment.
+    Ending one that has ended already changes nothing."""
+    await account.end_session(session, login[1], session_id)
+
+
+@router.delete(
+    "/sessions",
+    summary="End every session of mine but this one (log out other devices)",
+    responses=errors(401),
+)
+async def end_other_sessions(session: SessionDep, login: CurrentLogin) -> SessionsEnded:
+    ended = await account.end_other_sessions(session, login[1], reason="ended_by_user")
+    return SessionsEnded(ended=ended)
+
+
+@router.post(
+    "/password",
+    summary="Change my password; every other session ends",
+    responses=errors(401, 403, 422, 429),
+)
+async def change_password(
+    body: PasswordChange,
+    session: SessionDep,
+    login: CurrentLogin,
+    passwords: PasswordsDep,
+    throttle: ThrottleDep,
+    address: ClientAddress,
+) -> SessionsEnded:
+    """403 `WrongPassword` when `current_password` is wrong; wrong guesses count as
+    failed logins of the account (429 with `Retry-After` after a few). The new password
+    follows the registration rules. The session making the request stays logged in."""
+    user, me = login
+    ended = await account.change_password(
+        session,
+        passwords,
+        throttle,
+        user=user,
+        me=me,
+        current=body.current_password,
+        new=body.new_password,
+        client_address=address,
+    )
+    return SessionsEnded(ended=ended)
 
 
 @keys_router.get(

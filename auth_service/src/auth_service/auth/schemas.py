@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from auth_service.database import as_utc
+from auth_service.models import LoginSession
 from auth_service.users.schemas import DisplayName
 
 
@@ -108,3 +111,39 @@ class Jwk(BaseModel):
 
 class JwkSet(BaseModel):
     keys: list[Jwk] = Field(description="The signing key first, then keys being retired")
+
+
+class SessionRead(BaseModel):
+    id: UUID
+    created_at: datetime = Field(description="When the session logged in")
+    last_active_at: datetime = Field(description="Its last token refresh, or its login")
+    expires_at: datetime = Field(description="When its refresh token runs out")
+    client_address: str | None = Field(description="The address it logged in from")
+    current: bool = Field(description="The session of the token making this request")
+
+    @classmethod
+    def of(cls, login: LoginSession, *, current: bool) -> SessionRead:
+        return cls(
+            id=login.id,
+            created_at=as_utc(login.created_at),
+            last_active_at=as_utc(login.refreshed_at or login.created_at),
+            expires_at=as_utc(login.expires_at),
+            client_address=login.client_address,
+            current=current,
+        )
+
+
+class SessionList(BaseModel):
+    items: list[SessionRead] = Field(description="Live sessions, most recently active first")
+
+
+class SessionsEnded(BaseModel):
+    ended: int = Field(description="How many sessions were ended")
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    # Length bounds beyond these (configurable) are checked by the password policy.
+    new_password: str = Field(min_length=1, max_length=1024)

@@ -1,0 +1,74 @@
+"""A signed-in user's own sessions (devices) and password.
+
+Ending a session, here as at logout, publishes ``session.ended``: every service refuses
+its access tokens and closes its sockets within a moment. A new password ends every
+other session, so whoever knew the old one is out.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_service.auth import repository as sessions
+from auth_service.auth.schemas import SessionList, SessionRead, VerifiedToken
+from auth_service.errors import SessionNotFound, WrongPassword
+from auth_service.models import User
+from auth_service.passwords import Passwords
+from auth_service.throttle import LoginThrottle
+from shared.errors import TooManyRequests
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def list_sessions(session: AsyncSession, me: VerifiedToken) -> SessionList:
+    live = await sessions.live_of_user(session, me.user_id)
+    return SessionList(
+        items=[SessionRead.of(login, current=login.id == me.session_id) for login in live]
+    )
+
+
+async def end_session(session: AsyncSession, me: VerifiedToken, session_id: UUID) -> None:
+    """Ends one of the caller's sessions (the current one too, as a logout)."""
+    login = await sessions.get_for_update(session, session_id)
+    if login is None or login.user_id != me.user_id:
+        raise SessionNotFound()
+    await sessions.revoke(session, login, reason="ended_by_user")
+    log.info("session.ended_by_user", session_id=str(session_id), user_id=str(me.user_id))
+
+
+async def end_other_sessions(session: AsyncSession, me: VerifiedToken, *, reason: str) -> int:
+    ended = await sessions.revoke_all_of_user(
+        session, me.user_id, keep=me.session_id, reason=reason
+    )
+    log.info("sessions.ended", user_id=str(me.user_id), count=ended, reason=reason)
+    return ended
+
+
+async def change_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    throttle: LoginThrottle,
+    *,
+    user: User,
+    me: VerifiedToken,
+    current: str,
+    new: str,
+    client_address: str | None,
+) -> int:
+    """Checks the current password (guesses count as failed logins of the account),
+    sets the new one and ends every other session; returns how many it ended."""
+    retry_after = await throttle.attempt(user.email, client_address)
+    if retry_after is not None:
+        raise TooManyRequests("too many wrong passwords; try again later", retry_after=retry_after)
+    if len(current) > passwords.max_length or not await passwords.verify(
+        user.password_hash, current
+    ):
+        await throttle.failed(client_address)
+        raise WrongPassword()
+    await throttle.succeeded(user.email, client_address)
+    passwords.check_policy(new, email=user.email)
+    user.password_hash = await passwords.hash(new)
+    return await end_other_sessions(session, me, reason="password_changed")
