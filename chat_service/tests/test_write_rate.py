@@ -10,6 +10,7 @@ import httpx
 from chat_service.main import create_app
 from shared.testing.proxy import tcp_proxy
 from shared.testing.server import serve
+from tests.attachments.test_attachments import PNG, upload
 from tests.conftest import MakeSettings
 from tests.helpers import Api, Person
 
@@ -72,3 +73,19 @@ async def test_writes_go_on_while_redis_is_down(
             assert (await api.send(alice, chat["id"], "counted")).status_code == 429
             proxy.cut()
             assert (await api.send(alice, chat["id"], "uncounted")).status_code == 201
+
+
+async def test_the_days_upload_bytes_are_capped(
+    make_settings: MakeSettings, alice: Person, bob: Person
+) -> None:
+    data = PNG * 20  # about 2 KiB: two fit in the day's 5 KiB, a third does not
+    settings = make_settings(attachment_bytes_per_day=5 * 1024)
+    async with serve(create_app(settings)) as base, httpx.AsyncClient(base_url=base) as client:
+        api = Api(client, base)
+        chat = await api.create_chat(alice, bob)
+        for _ in range(2):
+            assert (await upload(api, alice, chat["id"], data)).status_code == 201
+        refused = await upload(api, alice, chat["id"], data)
+        assert (refused.status_code, refused.json()["error"]) == (429, "TooManyRequests")
+        assert 0 < int(refused.headers["retry-after"]) <= 24 * 3600
+        assert (await upload(api, bob, chat["id"], data)).status_code == 201

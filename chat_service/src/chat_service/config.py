@@ -62,6 +62,9 @@ class Settings(ServiceSettings):
 
     # Files are kept in the database: a cap that PostgreSQL and memory take in stride.
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # Bytes one user may upload in a day (counted from their first upload of it, by the
+    # declared length, refused uploads too).
+    attachment_bytes_per_day: int = Field(default=1024 * 1024 * 1024, ge=1024)
     # Uploads not yet sent in a message that one user may hold; older than the TTL, an
     # unsent upload is deleted.
     attachment_unsent_max: int = Field(default=20, ge=1)

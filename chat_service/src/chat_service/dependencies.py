@@ -7,15 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from redis.exceptions import RedisError
 
 from chat_service.auth import authenticate
 from chat_service.context import Actor, Work
 from chat_service.state import ChatState
 from shared.errors import TooManyRequests
-from shared.logging import get_logger
-
-log = get_logger(__name__)
 
 # The login lives in auth_service; main.py points Swagger's "Authorize" there.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
@@ -35,13 +31,7 @@ async def current_actor(
     """The caller; a write (anything but GET and HEAD) counts against their rate."""
     actor, _ = await authenticate(state.verifier, token)
     if request.method not in ("GET", "HEAD"):
-        try:
-            retry_after = await state.writes.take(str(actor.user_id))
-        except RedisError as exc:
-            # Writes go on without Redis (their events wait in the outbox); so does the
-            # limit's count, uncounted meanwhile.
-            log.warning("write_limit.unavailable", error=repr(exc))
-            retry_after = None
+        retry_after = await state.writes.take(f"writes:{actor.user_id}")
         if retry_after is not None:
             raise TooManyRequests("too many writes; slow down", retry_after=retry_after)
     return actor

@@ -29,7 +29,7 @@ from chat_service.ws.endpoints import router as ws_router
 from shared.app import ReadinessCheck, install_common
 from shared.auth.ended import EndedSessions, ended_sessions_for
 from shared.auth.jwks import JwksVerifier
-from shared.counters import MemoryCounters, RedisCounters, WindowLimit
+from shared.counters import CounterStore, MemoryCounters, RedisCounters, WindowLimit
 from shared.db import create_sessionmaker
 from shared.events.outbox import OutboxRelay
 from shared.events.topics import CHAT_EVENTS
@@ -109,6 +109,11 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             if redis is not None
             else Presence()
         )
+        counters: CounterStore = (
+            RedisCounters(redis, prefix=f"{settings.redis_channel_prefix}limits:")
+            if redis is not None
+            else MemoryCounters()
+        )
         producer = relay = ended = None
         if settings.kafka_enabled:
             producer = producer_for(settings, [CHAT_EVENTS])
@@ -128,11 +133,16 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             ),
             hub=hub,
             writes=WindowLimit(
-                RedisCounters(redis, prefix=f"{settings.redis_channel_prefix}writes:")
-                if redis is not None
-                else MemoryCounters(),
+                counters,
                 limit=settings.rest_writes_per_window,
                 window_seconds=settings.rest_write_window_seconds,
+                fail_open=True,  # writes go on without Redis (events wait in the outbox)
+            ),
+            upload_bytes=WindowLimit(
+                counters,
+                limit=settings.attachment_bytes_per_day,
+                window_seconds=24 * 3600,
+                fail_open=True,
             ),
             http=http,
             users=UserDirectory(settings.auth_url, http),

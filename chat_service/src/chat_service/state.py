@@ -41,6 +41,8 @@ class ChatState:
     hub: Hub
     # REST writes per user (see Settings.rest_writes_per_window).
     writes: WindowLimit
+    # Upload bytes per user and day (Settings.attachment_bytes_per_day).
+    upload_bytes: WindowLimit
     http: httpx.AsyncClient
     users: UserDirectory
     redis: Redis | None = None

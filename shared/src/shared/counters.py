@@ -8,6 +8,11 @@ import time
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class CounterStore(Protocol):
@@ -15,8 +20,8 @@ class CounterStore(Protocol):
         """The count and the seconds left in its window (0 when there is none)."""
         ...
 
-    async def increment(self, key: str, window_seconds: int) -> tuple[int, float]:
-        """Adds one; returns the new count and the seconds left in its window."""
+    async def increment(self, key: str, window_seconds: int, amount: int = 1) -> tuple[int, float]:
+        """Adds ``amount``; returns the new count and the seconds left in its window."""
         ...
 
     async def clear(self, key: str) -> None: ...
@@ -35,15 +40,15 @@ class MemoryCounters:
             return 0, 0.0
         return count, left
 
-    async def increment(self, key: str, window_seconds: int) -> tuple[int, float]:
+    async def increment(self, key: str, window_seconds: int, amount: int = 1) -> tuple[int, float]:
         now = time.monotonic()
         count, deadline = self._counters.get(key, (0, 0.0))
         if deadline <= now:
             count, deadline = 0, now + window_seconds
-        self._counters[key] = (count + 1, deadline)
+        self._counters[key] = (count + amount, deadline)
         if len(self._counters) > self._max_keys:
             self._prune(now)
-        return count + 1, deadline - now
+        return count + amount, deadline - now
 
     async def clear(self, key: str) -> None:
         self._counters.pop(key, None)
@@ -69,11 +74,11 @@ class RedisCounters:
             return 0, 0.0
         return int(raw), ttl_ms / 1000
 
-    async def increment(self, key: str, window_seconds: int) -> tuple[int, float]:
+    async def increment(self, key: str, window_seconds: int, amount: int = 1) -> tuple[int, float]:
         name = self._prefix + key
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            # The window starts with the first failure and is not extended by later ones.
+            pipe.incrby(name, amount)
+            # The window starts with the first count and is not extended by later ones.
             pipe.expire(name, window_seconds, nx=True)
             pipe.pttl(name)
             count, _, ttl_ms = await pipe.execute()
@@ -85,15 +90,26 @@ class RedisCounters:
 
 class WindowLimit:
     """At most ``limit`` counts per key in a window of ``window_seconds`` that starts with
-    the key's first count."""
+    the key's first count. ``fail_open``: with Redis unreachable everything passes
+    (uncounted), for limits that must not stop a service that works without Redis."""
 
-    def __init__(self, store: CounterStore, *, limit: int, window_seconds: int) -> None:
+    def __init__(
+        self, store: CounterStore, *, limit: int, window_seconds: int, fail_open: bool = False
+    ) -> None:
+        self.limit = limit
         self._store = store
-        self._limit = limit
         self._window = window_seconds
+        self._fail_open = fail_open
 
-    async def take(self, key: str) -> int | None:
-        """Counts one; the seconds until the window ends when that is over the limit, else
-        None (the count stands either way: refused attempts are attempts too)."""
-        count, left = await self._store.increment(key, self._window)
-        return max(1, math.ceil(left)) if count > self._limit else None
+    async def take(self, key: str, amount: int = 1) -> int | None:
+        """Counts ``amount``; the seconds until the window ends when that is over the
+        limit, else None (the count stands either way: refused attempts are attempts
+        too)."""
+        try:
+            count, left = await self._store.increment(key, self._window, amount)
+        except RedisError as exc:
+            if not self._fail_open:
+                raise
+            log.warning("limit.unavailable", key=key.partition(":")[0], error=repr(exc))
+            return None
+        return max(1, math.ceil(left)) if count > self.limit else None

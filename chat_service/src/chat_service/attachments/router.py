@@ -15,9 +15,11 @@ from chat_service.attachments import media, repository, service
 from chat_service.attachments.schemas import Upload
 from chat_service.auth import REFUSALS
 from chat_service.chats.router import NOT_FOUND
+from chat_service.context import Actor
 from chat_service.dependencies import CurrentActor, State, WorkDep
 from chat_service.errors import AttachmentTooLarge, UnsupportedMediaType
-from shared.errors import BadRequest, ServiceError
+from chat_service.state import ChatState
+from shared.errors import BadRequest, ServiceError, TooManyRequests
 
 router = APIRouter(prefix="/api/v1", tags=["attachments"], responses=REFUSALS)
 
@@ -61,7 +63,10 @@ class LengthRequired(ServiceError):
         411: {"description": "No Content-Length"},
         413: {"description": "Over the size limit"},
         415: {"description": "Not one of the picture and video types taken"},
-        429: {"description": "Too many writes, or too many uploads not yet sent"},
+        429: {
+            "description": "Too many writes, too many uploads not yet sent, or the day's "
+            "upload bytes used up"
+        },
     },
 )
 async def upload(chat_id: UUID, request: Request, state: State, actor: CurrentActor) -> Upload:
@@ -70,7 +75,9 @@ async def upload(chat_id: UUID, request: Request, state: State, actor: CurrentAc
     nobody sends is deleted after a day (`CHAT_ATTACHMENT_UNSENT_TTL_SECONDS`)."""
     async with state.work(actor) as work:
         await service.check_uploader(work, chat_id)
-    data, filename = await _read_file(request, state.settings.attachment_max_bytes)
+    limit = state.settings.attachment_max_bytes
+    await _charge(state, actor, _declared_length(request, limit))
+    data, filename = await _read_file(request, limit)
     async with state.work(actor) as work:
         return await service.upload(work, state.settings, chat_id, data=data, filename=filename)
 
@@ -146,8 +153,8 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, last
 
 
-async def _read_file(request: Request, limit: int) -> tuple[bytes, str | None]:
-    """The form's one file, read only once the declared length shows it can fit."""
+def _declared_length(request: Request, limit: int) -> int:
+    """The body's length as declared, once it shows the file can fit."""
     declared = request.headers.get("content-length")
     if declared is None:
         raise LengthRequired()
@@ -155,6 +162,21 @@ async def _read_file(request: Request, limit: int) -> tuple[bytes, str | None]:
         raise BadRequest("Content-Length is not a number")
     if int(declared) > limit + FORM_OVERHEAD:
         raise AttachmentTooLarge(limit)
+    return int(declared)
+
+
+async def _charge(state: ChatState, actor: Actor, size: int) -> None:
+    """Counts the upload against the user's bytes of the day, before it is read."""
+    quota = state.upload_bytes
+    retry_after = await quota.take(f"upload:{actor.user_id}", size)
+    if retry_after is not None:
+        raise TooManyRequests(
+            f"at most {quota.limit} bytes of uploads a day", retry_after=retry_after
+        )
+
+
+async def _read_file(request: Request, limit: int) -> tuple[bytes, str | None]:
+    """The form's one file (its declared length already checked)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadRequest("send the file as multipart/form-data, in a field named file")
     async with request.form(max_files=1, max_fields=1) as form:
