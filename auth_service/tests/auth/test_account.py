@@ -4,12 +4,13 @@ password ends every other session; wrong passwords are refused and throttled."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import httpx
 from jose import jwt
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_service.models import LoginSession
@@ -109,6 +110,21 @@ class TestSessions:
         assert [i["current"] for i in await _sessions(client, user)] == [True]
         again = await client.delete("/api/v1/auth/sessions", headers=bearer(user.access_token))
         assert again.json() == {"ended": 0}
+
+    async def test_expired_sessions_are_neither_listed_nor_ended(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        user = await register_and_login(str(client.base_url))
+        stale = await _login(client, user.email, user.password)
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(LoginSession)
+                .where(LoginSession.id == UUID(_sid(stale["access_token"])))
+                .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+            )
+        assert [i["current"] for i in await _sessions(client, user)] == [True]
+        response = await client.delete("/api/v1/auth/sessions", headers=bearer(user.access_token))
+        assert response.json() == {"ended": 0}
 
     async def test_without_a_live_token_is_401(self, client: httpx.AsyncClient) -> None:
         user = await register_and_login(str(client.base_url))

@@ -79,6 +79,21 @@ class TestRestOwnership:
             ("paid", str(alice.id)),
         ]
 
+    async def test_an_anonymous_orders_history_shows_each_caller_only_their_own_changes(
+        self, client: httpx.AsyncClient, alice: AuthUser, bob: AuthUser
+    ) -> None:
+        await client.post("/api/v1/orders", json={"customer": "Yulia"})
+        await client.post("/api/v1/orders/1/status", json={"status": "paid"}, headers=alice.headers)
+        actors = {}
+        for name, headers in (("anonymous", {}), ("bob", bob.headers), ("alice", alice.headers)):
+            history = await client.get("/api/v1/orders/1/history", headers=headers)
+            actors[name] = [c["actor_id"] for c in history.json()["items"]]
+        assert actors == {
+            "anonymous": [None, None],
+            "bob": [None, None],
+            "alice": [None, str(alice.id)],
+        }
+
     async def test_lists_show_own_and_anonymous_orders(
         self, client: httpx.AsyncClient, alice: AuthUser, bob: AuthUser
     ) -> None:

@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.auth import repository as sessions
 from auth_service.auth.schemas import SessionList, SessionRead, VerifiedToken
+from auth_service.database import as_utc
 from auth_service.errors import SessionNotFound, WrongPassword
-from auth_service.models import User
+from auth_service.models import LoginSession, User
 from auth_service.passwords import Passwords
 from auth_service.throttle import LoginThrottle
-from shared.errors import TooManyRequests
+from shared.db import utcnow
+from shared.errors import InvalidToken, TooManyRequests
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -32,19 +34,35 @@ async def list_sessions(session: AsyncSession, me: VerifiedToken) -> SessionList
 
 async def end_session(session: AsyncSession, me: VerifiedToken, session_id: UUID) -> None:
     """Ends one of the caller's sessions (the current one too, as a logout)."""
-    login = await sessions.get_for_update(session, session_id)
-    if login is None or login.user_id != me.user_id:
+    mine = await _lock_mine(session, me)
+    target = next((login for login in mine if login.id == session_id), None)
+    if target is None:
         raise SessionNotFound()
-    await sessions.revoke(session, login, reason="ended_by_user")
+    await sessions.revoke(session, target, reason="ended_by_user")
     log.info("session.ended_by_user", session_id=str(session_id), user_id=str(me.user_id))
 
 
 async def end_other_sessions(session: AsyncSession, me: VerifiedToken, *, reason: str) -> int:
-    ended = await sessions.revoke_all_of_user(
-        session, me.user_id, keep=me.session_id, reason=reason
-    )
-    log.info("sessions.ended", user_id=str(me.user_id), count=ended, reason=reason)
-    return ended
+    """Ends every live session of the caller's but the current one; returns how many."""
+    now = utcnow()
+    others = [
+        login
+        for login in await _lock_mine(session, me)
+        if login.id != me.session_id and login.revoked_at is None and as_utc(login.expires_at) > now
+    ]
+    for login in others:
+        await sessions.revoke(session, login, reason=reason)
+    log.info("sessions.ended", user_id=str(me.user_id), count=len(others), reason=reason)
+    return len(others)
+
+
+async def _lock_mine(session: AsyncSession, me: VerifiedToken) -> list[LoginSession]:
+    """The caller's sessions, locked; the caller's own must still be alive (another
+    request may have ended it since its token was checked)."""
+    mine = await sessions.lock_of_user(session, me.user_id)
+    if not any(login.id == me.session_id and login.revoked_at is None for login in mine):
+        raise InvalidToken("session ended")
+    return mine
 
 
 async def change_password(
@@ -60,6 +78,9 @@ async def change_password(
 ) -> int:
     """Checks the current password (guesses count as failed logins of the account),
     sets the new one and ends every other session; returns how many it ended."""
+    # The account row is locked first: a login checking the old password meanwhile waits
+    # for the new one, and one that got in before is among the sessions ended below.
+    await session.refresh(user, with_for_update=True)
     retry_after = await throttle.attempt(user.email, client_address)
     if retry_after is not None:
         raise TooManyRequests("too many wrong passwords; try again later", retry_after=retry_after)

@@ -56,21 +56,13 @@ async def live_of_user(session: AsyncSession, user_id: UUID) -> list[LoginSessio
     return list((await session.scalars(query)).all())
 
 
-async def revoke_all_of_user(
-    session: AsyncSession, user_id: UUID, *, keep: UUID | None, reason: str
-) -> int:
-    """Ends every live session of the user but ``keep``; returns how many."""
-    query = select(LoginSession).where(
-        LoginSession.user_id == user_id,
-        LoginSession.revoked_at.is_(None),
-        LoginSession.id != keep,
-    )
+async def lock_of_user(session: AsyncSession, user_id: UUID) -> list[LoginSession]:
+    """Every session row of the user, locked in one order (id), so that two requests
+    changing a user's sessions take turns and cannot deadlock."""
+    query = select(LoginSession).where(LoginSession.user_id == user_id).order_by(LoginSession.id)
     if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update()
-    ended = list((await session.scalars(query)).all())
-    for login in ended:
-        await revoke(session, login, reason=reason)
-    return len(ended)
+    return list((await session.scalars(query)).all())
 
 
 async def purge_ended(

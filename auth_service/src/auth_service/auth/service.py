@@ -93,6 +93,12 @@ async def login(
         log.info("login.failed", client_address=client_address)
         raise InvalidCredentials()
     assert user is not None
+    # Locked and read again: a password change that committed meanwhile wins (this login
+    # knew the old password); one still running waits for this session to end it.
+    verified_hash = user.password_hash
+    await session.refresh(user, with_for_update=True)
+    if user.password_hash != verified_hash:
+        raise InvalidCredentials()
     await throttle.succeeded(email, client_address)
     if not user.is_active:
         LOGINS.labels("disabled").inc()

@@ -13,7 +13,6 @@ from chat_service.errors import MessageDeleted, MessageNotFound, TooManyPins
 from chat_service.messages import repository
 from chat_service.messages.schemas import MessageRead, PinnedMessages
 from chat_service.messages.service import as_read_by_members, reaction_counts
-from shared.db import utcnow
 
 PINS_MAX = 50
 
@@ -28,12 +27,18 @@ async def pin(work: Work, chat_id: UUID, message_id: UUID, *, pinned: bool) -> M
     if pinned and message.deleted:
         raise MessageDeleted()
     changed = pinned != (message.pinned_at is not None)
-    if changed and pinned and await repository.pin_count(work.session, chat_id) >= PINS_MAX:
-        raise TooManyPins(PINS_MAX)
-    if changed:
-        message.pinned_at, message.pinned_by = (
-            (utcnow(), work.actor.user_id) if pinned else (None, None)
-        )
+    if changed and pinned:
+        if not await repository.pin_if_room(
+            work.session, message, work.actor.user_id, limit=PINS_MAX
+        ):
+            # Deleted or pinned by someone else in between (SQLite), or no room.
+            if message.deleted:
+                raise MessageDeleted()
+            if message.pinned_at is None:
+                raise TooManyPins(PINS_MAX)
+            changed = False
+    elif changed:
+        message.pinned_at = message.pinned_by = None
         await work.session.flush()
     result, members = await as_read_by_members(work, message)
     if changed:

@@ -279,8 +279,28 @@ async def pinned(session: AsyncSession, chat_id: UUID, limit: int) -> list[Messa
     return list((await session.scalars(statement)).all())
 
 
-async def pin_count(session: AsyncSession, chat_id: UUID) -> int:
-    statement = select(func.count()).where(
-        Message.chat_id == chat_id, Message.pinned_at.is_not(None)
+async def pin_if_room(
+    session: AsyncSession, message: Message, user_id: UUID, *, limit: int
+) -> bool:
+    """Pins the message if it is live, not pinned yet and its chat has fewer than
+    ``limit`` pins: one statement, so that SQLite (which locks no rows) checks and writes
+    at once too. False if not; the message is read again either way."""
+    pins = (
+        select(func.count())
+        .where(Message.chat_id == message.chat_id, Message.pinned_at.is_not(None))
+        .scalar_subquery()
     )
-    return int((await session.execute(statement)).scalar_one())
+    statement = (
+        update(Message)
+        .where(
+            Message.id == message.id,
+            Message.deleted.is_(False),
+            Message.pinned_at.is_(None),
+            pins < limit,
+        )
+        .values(pinned_at=utcnow(), pinned_by=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    await session.refresh(message)
+    return int(getattr(result, "rowcount", 0) or 0) == 1

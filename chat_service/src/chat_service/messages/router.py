@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response, status
 
 from chat_service.auth import REFUSALS
+from chat_service.chats.router import FORBIDDEN
 from chat_service.dependencies import CurrentActor, State, WorkDep
 from chat_service.messages import pins, service
 from chat_service.messages.schemas import (
@@ -142,6 +143,7 @@ async def pinned_messages(chat_id: UUID, work: WorkDep) -> PinnedMessages:
 
 PIN_REFUSALS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
+    **FORBIDDEN,
     409: {"description": "The message was deleted, or the chat has the most pins it may"},
 }
 
@@ -158,7 +160,7 @@ async def pin_message(chat_id: UUID, message_id: UUID, work: WorkDep) -> Message
 @router.delete(
     "/messages/{message_id}/pin",
     summary="Unpin a message (any member; not pinned: no change)",
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **FORBIDDEN},
 )
 async def unpin_message(chat_id: UUID, message_id: UUID, work: WorkDep) -> MessageRead:
     return await pins.pin(work, chat_id, message_id, pinned=False)

@@ -19,6 +19,7 @@ from orders_service.orders.schemas import (
     OrderStatusUpdate,
     StatusChangeRead,
 )
+from orders_service.orders.service import shown_actor
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -118,16 +119,24 @@ async def get_order(
     "/{order_id}/history",
     summary="An order's status history",
     openapi_extra=_TOKEN_OPTIONAL,
-    description="Every status the order has had, oldest first, with when and by whom.",
+    description="Every status the order has had, oldest first, with when; by whom for "
+    "superusers and for your own changes.",
     responses={**_NOT_FOUND, **_BAD_TOKEN},
 )
 async def order_history(
     order_id: OrderIdPath, operations: OperationsDep, user: OptionalUser
 ) -> OrderHistory:
     changes = await operations.history(order_id=order_id, actor=user)
-    return OrderHistory(
-        order_id=order_id, items=[StatusChangeRead.model_validate(c) for c in changes]
-    )
+    items = [
+        StatusChangeRead(
+            version=c.version,
+            status=c.status,
+            actor_id=shown_actor(c.actor_id, user),
+            changed_at=c.changed_at,
+        )
+        for c in changes
+    ]
+    return OrderHistory(order_id=order_id, items=items)
 
 
 @router.post(

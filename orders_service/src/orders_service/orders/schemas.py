@@ -72,7 +72,10 @@ class OrderRead(Schema):
 class StatusChangeRead(Schema):
     version: int = Field(examples=[2], description="The order's version the status came with")
     status: OrderStatus = Field(examples=[OrderStatus.PAID])
-    actor_id: UUID | None = Field(description="Who changed it; null: anonymous")
+    actor_id: UUID | None = Field(
+        description="Who changed it, shown to superusers and to that user; otherwise null "
+        "(as for an anonymous change, or one from before the history was kept)"
+    )
     changed_at: UtcDateTime
 
 

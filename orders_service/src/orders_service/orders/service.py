@@ -86,6 +86,14 @@ async def order_history(
     return await repository.history(connection, order_id)
 
 
+def shown_actor(actor_id: UUID | None, viewer: Actor) -> UUID | None:
+    """Who made a change is shown to superusers and to the one who made it; an
+    anonymous order's history is anyone's to read, its actors are not."""
+    if viewer is not None and (viewer.is_superuser or viewer.user_id == actor_id):
+        return actor_id
+    return None
+
+
 async def list_orders(
     connection: AsyncConnection,
     *,
