@@ -276,6 +276,40 @@ class TestInvites:
         bogus = await api.call(dave, "POST", "/api/v1/invites/nope/accept")
         assert bogus.status_code == 404
 
+    async def test_the_owner_lists_and_revokes_invites(
+        self, api: Api, chat_url: str, alice: Person, bob: Person, carol: Person
+    ) -> None:
+        chat = await api.create_chat(alice, bob)
+        base = f"/api/v1/chats/{chat['id']}/invites"
+        first = (await api.call(alice, "POST", base, json={})).json()
+        used = (await api.call(alice, "POST", base, json={"max_uses": 1})).json()
+        await api.call(carol, "POST", f"/api/v1/invites/{used['token']}/accept")
+        second = (await api.call(alice, "POST", base, json={})).json()
+
+        listed = await api.call(alice, "GET", base)
+        assert [i["token"] for i in listed.json()["items"]] == [second["token"], first["token"]]
+        assert (await api.call(bob, "GET", base)).status_code == 403
+
+        assert (await api.call(bob, "DELETE", f"{base}/{first['token']}")).status_code == 403
+        assert (await api.call(alice, "DELETE", f"{base}/{first['token']}")).status_code == 204
+        gone = await api.call(alice, "DELETE", f"{base}/{first['token']}")
+        assert (gone.status_code, gone.json()["error"]) == (404, "InviteNotFound")
+        refused = await api.call(bob, "POST", f"/api/v1/invites/{first['token']}/accept")
+        assert refused.status_code == 404  # bob is a member anyway; nobody gets in by it
+
+        other = await api.create_chat(alice, carol)
+        elsewhere = await api.call(
+            alice, "DELETE", f"/api/v1/chats/{other['id']}/invites/{second['token']}"
+        )
+        assert elsewhere.status_code == 404
+        async with connect(chat_url, "/ws", alice) as ws:
+            revoked = await ws.request("revoke_invite", chat_id=chat["id"], token=second["token"])
+            assert revoked["token"] == second["token"]
+            remaining = await ws.request("list_invites", chat_id=chat["id"])
+            assert remaining["items"] == []
+        members = (await api.call(alice, "GET", f"/api/v1/chats/{chat['id']}")).json()["members"]
+        assert str(carol.id) in {m["user_id"] for m in members}  # let in before: stays
+
     async def test_a_token_with_nul_is_refused_not_looked_up(
         self, api: Api, chat_url: str, alice: Person
     ) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Response, status
 
 from chat_service.auth import REFUSALS
 from chat_service.chats.router import FORBIDDEN, NOT_FOUND
 from chat_service.chats.schemas import ChatRead
 from chat_service.dependencies import State, WorkDep
 from chat_service.invites import service
-from chat_service.invites.schemas import InviteCreate, InvitePreview, InviteRead
+from chat_service.invites.schemas import InviteCreate, InviteList, InvitePreview, InviteRead
 
 router = APIRouter(prefix="/api/v1", tags=["invites"], responses=REFUSALS)
 
@@ -41,6 +41,29 @@ async def create_invite(
         default_ttl=state.settings.invite_default_ttl_seconds,
         public_url=state.settings.public_url,
     )
+
+
+@router.get(
+    "/chats/{chat_id}/invites",
+    summary="The chat's live invite links (owner)",
+    responses={**NOT_FOUND, **FORBIDDEN},
+)
+async def list_invites(chat_id: UUID, work: WorkDep, state: State) -> InviteList:
+    return await service.list_invites(work, chat_id, public_url=state.settings.public_url)
+
+
+@router.delete(
+    "/chats/{chat_id}/invites/{token}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an invite link (owner); members it let in stay",
+    responses={
+        404: {"description": "No such chat, or you are not in it; or no such invite of it"},
+        **FORBIDDEN,
+    },
+)
+async def revoke_invite(chat_id: UUID, token: InviteToken, work: WorkDep) -> Response:
+    await service.revoke_invite(work, chat_id, token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/invites/{token}", summary="Where an invite leads", responses=NO_INVITE)

@@ -26,6 +26,13 @@ class InviteRead(Schema):
     uses: int
 
 
+class InviteList(Schema):
+    chat_id: UUID
+    items: list[InviteRead] = Field(
+        description="Live invites (not expired, not used up), newest first"
+    )
+
+
 class InvitePreview(Schema):
     token: str
     chat_id: UUID

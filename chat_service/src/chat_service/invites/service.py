@@ -1,4 +1,5 @@
-"""Invite links: the owner makes one; whoever holds a live one joins as a member."""
+"""Invite links: the owner makes one, lists the live ones and revokes any; whoever holds
+a live one joins as a member."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import secrets
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from chat_service.chats import repository as chats
 from chat_service.chats.access import owned_chat
@@ -15,7 +16,7 @@ from chat_service.chats.service import admit, chat_read
 from chat_service.context import Work
 from chat_service.database import as_utc
 from chat_service.errors import ChatNotFound, InviteNotFound
-from chat_service.invites.schemas import InviteCreate, InvitePreview, InviteRead
+from chat_service.invites.schemas import InviteCreate, InviteList, InvitePreview, InviteRead
 from chat_service.models import Invite
 from shared.db import utcnow
 
@@ -52,6 +53,30 @@ async def create_invite(
     work.session.add(invite)
     await work.session.flush()
     return invite_read(invite, public_url)
+
+
+async def list_invites(work: Work, chat_id: UUID, *, public_url: str) -> InviteList:
+    await owned_chat(work, chat_id)
+    query = (
+        select(Invite)
+        .where(Invite.chat_id == chat_id, Invite.expires_at > utcnow())
+        .order_by(Invite.created_at.desc(), Invite.token)
+    )
+    live = [
+        invite
+        for invite in (await work.session.scalars(query)).all()
+        if invite.max_uses is None or invite.uses < invite.max_uses
+    ]
+    return InviteList(chat_id=chat_id, items=[invite_read(i, public_url) for i in live])
+
+
+async def revoke_invite(work: Work, chat_id: UUID, token: str) -> None:
+    """The link stops working at once; members it let in stay."""
+    await owned_chat(work, chat_id)
+    statement = delete(Invite).where(Invite.token == token, Invite.chat_id == chat_id)
+    result = await work.session.execute(statement)
+    if not int(getattr(result, "rowcount", 0) or 0):
+        raise InviteNotFound()
 
 
 async def _live_invite(work: Work, token: str, *, lock: bool) -> Invite:

@@ -118,5 +118,9 @@ class AcceptInvite(InputSchema):
     token: str = Field(min_length=1, max_length=64)
 
 
+class RevokeInvite(AcceptInvite):
+    chat_id: UUID
+
+
 class Refresh(InputSchema):
     token: str = Field(min_length=1, max_length=8192, description="A fresh access token")

@@ -205,6 +205,18 @@ async def _create_invite(call: Call, r: req.CreateInvite) -> dict[str, Any]:
     return {"invite": _dump(invite)}
 
 
+async def _list_invites(call: Call, r: req.ChatRef) -> dict[str, Any]:
+    public_url = call.state.settings.public_url
+    async with call.state.work(call.connection.actor) as work:
+        return _dump(await invites.list_invites(work, r.chat_id, public_url=public_url))
+
+
+async def _revoke_invite(call: Call, r: req.RevokeInvite) -> dict[str, Any]:
+    async with call.state.work(call.connection.actor) as work:
+        await invites.revoke_invite(work, r.chat_id, r.token)
+    return {"chat_id": str(r.chat_id), "token": r.token}
+
+
 async def _preview_invite(call: Call, r: req.AcceptInvite) -> dict[str, Any]:
     async with call.state.work(call.connection.actor) as work:
         return {"invite": _dump(await invites.preview_invite(work, r.token))}
@@ -454,6 +466,22 @@ ACTIONS: dict[str, Action] = {
             {**_CHAT, "max_uses": 5},
             _create_invite,
             "invite",
+        ),
+        _a(
+            "list_invites",
+            "The chat's live invite links (owner).",
+            req.ChatRef,
+            _CHAT,
+            _list_invites,
+            "chat_id, items",
+        ),
+        _a(
+            "revoke_invite",
+            "Revoke an invite link (owner); members it let in stay.",
+            req.RevokeInvite,
+            {**_CHAT, "token": "Jd8c..."},
+            _revoke_invite,
+            "chat_id, token",
         ),
         _a(
             "preview_invite",
