@@ -12,6 +12,8 @@ from shared.events.topics import AUTH_EVENTS
 
 USER_REGISTERED = "user.registered"
 USER_UPDATED = "user.updated"
+# The account was deleted: it keeps its id and nothing else of its owner.
+USER_DELETED = "user.deleted"
 # A session was logged out or revoked: its access tokens are refused from now on by
 # every service, not only by those that ask /verify.
 SESSION_ENDED = "session.ended"

@@ -1,6 +1,7 @@
-"""A user's own sessions (list, end one, end the others) and password change: each end
-is a logout of that session (its tokens stop working, session.ended is recorded); a new
-password ends every other session; wrong passwords are refused and throttled."""
+"""A user's own sessions (list, end one, end the others), password change and account
+deletion: each end is a logout of that session (its tokens stop working, session.ended
+is recorded); a new password ends every other session; a deleted account keeps nothing
+of its owner and never logs in again; wrong passwords are refused and throttled."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from jose import jwt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth_service.models import LoginSession
+from auth_service.models import LoginSession, User
 from shared.testing.auth_service import AuthUser, register_and_login
 from tests.conftest import MAX_FAILURES_PER_ACCOUNT
 from tests.helpers import bearer
@@ -189,3 +190,55 @@ class TestPasswordChange:
             statuses.append(response.status_code)
         assert statuses == [403] * MAX_FAILURES_PER_ACCOUNT + [429]
         assert int(response.headers["retry-after"]) > 0
+
+
+class TestAccountDeletion:
+    async def test_a_deleted_account_is_gone_everywhere(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        user = await register_and_login(str(client.base_url))
+        other = await _login(client, user.email, user.password)
+        response = await client.request(
+            "DELETE",
+            "/api/v1/users/me",
+            json={"password": user.password},
+            headers=bearer(user.access_token),
+        )
+        assert response.status_code == 204
+        assert not await _alive(client, user.access_token)
+        assert not await _alive(client, other["access_token"])
+        relogin = await client.post(
+            "/api/v1/auth/login", data={"username": user.email, "password": user.password}
+        )
+        assert relogin.status_code == 401
+        searcher = await register_and_login(str(client.base_url))
+        found = await client.get(
+            "/api/v1/users", params={"id": str(user.id)}, headers=bearer(searcher.access_token)
+        )
+        assert found.json()["items"] == []
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(User.email, User.display_name, User.is_active).where(User.id == user.id)
+                )
+            ).one()
+        assert (row.display_name, row.is_active) == ("Deleted account", False)
+        assert user.email not in row.email
+        reasons = await _ended_reasons(
+            engine, [_sid(user.access_token), _sid(other["access_token"])]
+        )
+        assert set(reasons.values()) == {"account_deleted"}
+        # The address is free again.
+        again = await client.post(
+            "/api/v1/auth/register", json={"email": user.email, "password": user.password}
+        )
+        assert again.status_code == 201
+
+    async def test_a_wrong_password_deletes_nothing(self, client: httpx.AsyncClient) -> None:
+        user = await register_and_login(str(client.base_url))
+        for body, status in (({"password": "not it at all"}, 403), ({}, 422)):
+            response = await client.request(
+                "DELETE", "/api/v1/users/me", json=body, headers=bearer(user.access_token)
+            )
+            assert response.status_code == status
+        assert await _alive(client, user.access_token)

@@ -1,4 +1,4 @@
-"""A signed-in user's own sessions (devices) and password.
+"""A signed-in user's own sessions (devices), password and account.
 
 Ending a session, here as at logout, publishes ``session.ended``: every service refuses
 its access tokens and closes its sockets within a moment. A new password ends every
@@ -15,6 +15,7 @@ from auth_service.auth import repository as sessions
 from auth_service.auth.schemas import SessionList, SessionRead, VerifiedToken
 from auth_service.database import as_utc
 from auth_service.errors import SessionNotFound, WrongPassword
+from auth_service.events import USER_DELETED, record_user_event
 from auth_service.models import LoginSession, User
 from auth_service.passwords import Passwords
 from auth_service.throttle import LoginThrottle
@@ -23,6 +24,10 @@ from shared.errors import InvalidToken, TooManyRequests
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+DELETED_NAME = "Deleted account"
+# Not an argon2 hash: no password verifies against it.
+UNUSABLE_PASSWORD = "!deleted"
 
 
 async def list_sessions(session: AsyncSession, me: VerifiedToken) -> SessionList:
@@ -76,20 +81,60 @@ async def change_password(
     new: str,
     client_address: str | None,
 ) -> int:
-    """Checks the current password (guesses count as failed logins of the account),
-    sets the new one and ends every other session; returns how many it ended."""
-    # The account row is locked first: a login checking the old password meanwhile waits
-    # for the new one, and one that got in before is among the sessions ended below.
+    """Sets the new password and ends every other session; returns how many it ended."""
+    await _confirm_password(session, passwords, throttle, user, current, client_address)
+    passwords.check_policy(new, email=user.email)
+    user.password_hash = await passwords.hash(new)
+    return await end_other_sessions(session, me, reason="password_changed")
+
+
+async def delete_account(
+    session: AsyncSession,
+    passwords: Passwords,
+    throttle: LoginThrottle,
+    *,
+    user: User,
+    me: VerifiedToken,
+    password: str,
+    client_address: str | None,
+) -> None:
+    """The account can never log in again and keeps nothing that names its owner: the
+    email and name are replaced, the password and avatar dropped. Every session ends;
+    ``user.deleted`` tells the suite. The row stays, so that ids others hold (chat
+    members, message senders, order owners) still resolve to "nobody"."""
+    await _confirm_password(session, passwords, throttle, user, password, client_address)
+    await end_other_sessions(session, me, reason="account_deleted")
+    current = await sessions.get_for_update(session, me.session_id)
+    if current is not None:
+        await sessions.revoke(session, current, reason="account_deleted")
+    user.email = f"deleted-{user.id.hex}@deleted.invalid"
+    user.display_name = DELETED_NAME
+    user.avatar_url = None
+    user.password_hash = UNUSABLE_PASSWORD
+    user.is_active = False
+    await session.flush()
+    record_user_event(session, USER_DELETED, user)
+    log.info("account.deleted", user_id=str(user.id))
+
+
+async def _confirm_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    throttle: LoginThrottle,
+    user: User,
+    password: str,
+    client_address: str | None,
+) -> None:
+    """Wrong guesses count as failed logins of the account. The account row is locked
+    first: a login checking the password meanwhile waits for this request's outcome, and
+    one that got in before is among the sessions it ends."""
     await session.refresh(user, with_for_update=True)
     retry_after = await throttle.attempt(user.email, client_address)
     if retry_after is not None:
         raise TooManyRequests("too many wrong passwords; try again later", retry_after=retry_after)
-    if len(current) > passwords.max_length or not await passwords.verify(
-        user.password_hash, current
+    if len(password) > passwords.max_length or not await passwords.verify(
+        user.password_hash, password
     ):
         await throttle.failed(client_address)
         raise WrongPassword()
     await throttle.succeeded(user.email, client_address)
-    passwords.check_policy(new, email=user.email)
-    user.password_hash = await passwords.hash(new)
-    return await end_other_sessions(session, me, reason="password_changed")

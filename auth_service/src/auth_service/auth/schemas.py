@@ -141,6 +141,12 @@ class SessionsEnded(BaseModel):
     ended: int = Field(description="How many sessions were ended")
 
 
+class AccountDeletion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1024, description="Your current password")
+
+
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

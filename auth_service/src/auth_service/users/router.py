@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 
-from auth_service.dependencies import CurrentUser, SessionDep
+from auth_service.auth import account
+from auth_service.auth.schemas import AccountDeletion
+from auth_service.dependencies import (
+    ClientAddress,
+    CurrentLogin,
+    CurrentUser,
+    PasswordsDep,
+    SessionDep,
+    ThrottleDep,
+)
 from auth_service.responses import errors
 from auth_service.users import service
 from auth_service.users.schemas import UserMe, UserPage, UserRead, UserUpdate
@@ -30,6 +39,37 @@ async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) ->
     refreshed; /verify always answers the current one."""
     updated = await service.update_profile(session, user, changes=body)
     return UserMe.model_validate(updated)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete my account for good",
+    responses=errors(401, 403, 422, 429),
+)
+async def delete_account(
+    body: AccountDeletion,
+    session: SessionDep,
+    login: CurrentLogin,
+    passwords: PasswordsDep,
+    throttle: ThrottleDep,
+    address: ClientAddress,
+) -> None:
+    """Confirm with the current password (403 `WrongPassword`; wrong guesses count as
+    failed logins). The account never logs in again, every session of it ends at once
+    everywhere, and its email, name and avatar are erased (the email may register
+    again). Chats and orders keep its id; `user.deleted` on `auth.events` tells the
+    suite."""
+    user, me = login
+    await account.delete_account(
+        session,
+        passwords,
+        throttle,
+        user=user,
+        me=me,
+        password=body.password,
+        client_address=address,
+    )
 
 
 @router.get("", summary="Find people by name or email prefix, or by id", responses=errors(401, 422))
